@@ -1,0 +1,46 @@
+# The kit's commands. `make lab` and `make test` are all a newcomer needs:
+# each creates .venv and installs what it needs on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LAB_ARGS ?=
+ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
+
+.PHONY: lab test test-fast outputs bench serve clean help
+
+help:
+	@echo "make lab      start JupyterLab on lesson 1 (LAB_ARGS='--port=9999 --no-browser' passes through)"
+	@echo "make test     run every test, notebooks included (what CI runs)"
+	@echo "make outputs  re-run every notebook and save its outputs deterministically"
+	@echo "make bench    run the benchmark and print the figures"
+	@echo "make serve    run the embedded server in the foreground"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m tutorial_kit.jupyter_settings install $(VENV)
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/01-start-here.ipynb $(LAB_ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not browser" -p no:nbval
+
+outputs: $(STAMP)
+	$(PY) -m tutorial_kit.notebook_outputs notebooks
+
+bench: $(STAMP)
+	$(PY) -m tutorial_kit.bench --json bench-results.json
+
+serve: $(STAMP)
+	$(VENV)/bin/tutorial-kit serve
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
