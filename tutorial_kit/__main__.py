@@ -1,0 +1,7 @@
+"""``python -m tutorial_kit`` is the ``tutorial-kit`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

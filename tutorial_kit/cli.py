@@ -1,0 +1,91 @@
+"""The ``tutorial-kit`` command: a thin shell over the library.
+
+``tutorial-kit serve`` runs the embedded server in the foreground. Library errors become
+messages and exit codes here, and only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._exceptions import ConfigFileError, KitError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tutorial-kit", description="FairCom permanent-session tutorial kit")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the embedded FairCom stand-in in the foreground")
+    serve.add_argument("--home", type=Path, default=Path("server-home"),
+                       help="server home: config/services.json and data/ (default: ./server-home)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)")
+    serve.add_argument("--port", type=int, default=None,
+                       help="port of the http listener (default: services.json's http8080 port; 0 = any free port)")
+    serve.add_argument("--max-body-bytes", type=int, default=None, help="largest request body accepted (default 1 MiB)")
+    serve.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    serve.set_defaults(run=_serve)
+    _add_more_commands(commands)
+    return parser
+
+
+def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Commands that live in their own modules register here."""
+    from . import cli_extra
+
+    cli_extra.register(commands)
+
+
+async def _serve_async(args: argparse.Namespace) -> int:
+    from .server.runner import ServerCore
+
+    core = ServerCore(args.home, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await core.start()
+    except BaseException:
+        await core.stop()
+        raise
+    print(f"serving {core.url}", flush=True)
+    if core.https_url and core.port is not None:
+        logging.getLogger("tutorial_kit").warning("also serving %s", core.https_url)
+    await stop.wait()
+    await core.stop()
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_serve_async(args))
+    except ConfigFileError as err:
+        print(f"tutorial-kit serve: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as err:
+        print(f"tutorial-kit serve: cannot listen on {args.host} port {args.port}: {err.strerror}. "
+              "Stop the other program using it, or choose another port with --port (0 picks a free one).",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=getattr(args, "log_level", "WARNING").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.run(args))
+    except KitError as err:
+        print(f"tutorial-kit {args.command}: {err}", file=sys.stderr)
+        return EXIT_ERROR

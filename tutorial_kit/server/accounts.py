@@ -1,0 +1,170 @@
+"""Accounts: password hashing, the rules of createAccount/alterAccount/dropAccount, the login throttle.
+
+Passwords are kept only as salted scrypt hashes. Hashing is slow on purpose, so the server runs
+:func:`hash_password` and :func:`verify_password` off its event loop. Usernames ignore case
+(``admin`` logs in as ``ADMIN``); passwords do not.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import ApiError, ErrorCode
+from .kit_choices import choice
+from .store import AccountRow, Store
+
+__all__ = ["hash_password", "verify_password", "name_key", "AccountBook", "LoginThrottle"]
+
+_HASH = choice("password_hash")
+ADMIN = "ADMIN"
+
+
+def name_key(username: str) -> str:
+    """The case-insensitive key of a username."""
+    return username.upper()
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """Return ``scrypt$n$r$p$salt$hash`` for ``password`` (slow: call it off the event loop)."""
+    salt = salt if salt is not None else secrets.token_bytes(_HASH["salt_bytes"])
+    digest = hashlib.scrypt(
+        password.encode("utf-8", "surrogatepass"), salt=salt, n=_HASH["n"], r=_HASH["r"], p=_HASH["p"],
+        dklen=_HASH["dklen"], maxmem=64 * 1024 * 1024,
+    )
+    encode = base64.b64encode
+    return f"scrypt${_HASH['n']}${_HASH['r']}${_HASH['p']}${encode(salt).decode()}${encode(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True if ``password`` matches the stored hash (constant-time comparison)."""
+    try:
+        _, n, r, p, salt_b64, digest_b64 = stored.split("$")
+        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+        digest = hashlib.scrypt(
+            password.encode("utf-8", "surrogatepass"), salt=salt, n=int(n), r=int(r), p=int(p),
+            dklen=len(expected), maxmem=64 * 1024 * 1024,
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, checked when a username does not exist, so that a wrong
+    username takes as long as a wrong password and names cannot be probed by timing."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+@dataclass
+class LoginThrottle:
+    """Blocks a (username, client address) pair after repeated wrong logins.
+
+    The ``failures``-th wrong login within ``window`` seconds blocks that pair for ``block``
+    seconds. Attempts during a block neither count nor extend it. Other addresses are unaffected,
+    so one address cannot lock an account out for everybody.
+    """
+
+    clock: Callable[[], float]
+    failures: int = choice("login_throttle_failures")
+    window: float = choice("login_throttle_window_seconds")
+    block: float = choice("login_throttle_block_seconds")
+    _recent: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    _blocked_until: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def check(self, key: str, address: str) -> None:
+        """Raise 12033 if the pair is blocked now."""
+        until = self._blocked_until.get((key, address))
+        if until is None:
+            return
+        now = self.clock()
+        if now >= until:
+            del self._blocked_until[(key, address)]
+            return
+        wait = max(1, int(until - now + 0.999))
+        raise ApiError(
+            ErrorCode.BAD_CREDENTIALS,
+            f"Too many wrong passwords for this username from your address: logins are blocked for "
+            f"{wait} more second(s). Wait, then try again with the right password.",
+        )
+
+    def failed(self, key: str, address: str) -> None:
+        """Record a wrong login; block the pair when it reaches the limit."""
+        now = self.clock()
+        pair = (key, address)
+        recent = [t for t in self._recent.get(pair, []) if now - t < self.window]
+        recent.append(now)
+        if len(recent) >= self.failures:
+            self._blocked_until[pair] = now + self.block
+            self._recent.pop(pair, None)
+        else:
+            self._recent[pair] = recent
+
+    def succeeded(self, key: str, address: str) -> None:
+        self._recent.pop((key, address), None)
+
+
+class AccountBook:
+    """Account rules over the store. Hash work is passed in already done (see the actions)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def ensure_admin(self) -> None:
+        """Create ADMIN/ADMIN on a fresh server."""
+        if self.store.account(ADMIN) is None:
+            self.store.insert_account(AccountRow(ADMIN, ADMIN, hash_password(ADMIN), "administrator", True))
+
+    def find(self, username: str) -> AccountRow | None:
+        return self.store.account(name_key(username))
+
+    def stored_hash_for(self, username: str) -> str:
+        """The hash to verify against: the account's, or a dummy one for unknown names."""
+        row = self.find(username)
+        return row.password_hash if row is not None else _dummy_hash()
+
+    def require_admin(self, caller: AccountRow | None, action: str) -> None:
+        if caller is None or not caller.is_admin:
+            raise ApiError(
+                ErrorCode.ADMIN_REQUIRED,
+                f"{action} needs administrator rights: send it with an authToken from a session of the ADMIN account.",
+            )
+
+    def ensure_free(self, username: str) -> None:
+        """Raise 12020 if an account has this name, in any case."""
+        if self.store.account(name_key(username)) is not None:
+            raise ApiError(
+                ErrorCode.ACCOUNT_EXISTS,
+                f'An account named "{username}" already exists (names ignore case): choose another username.',
+            )
+
+    def create(self, username: str, password_hash: str, description: str) -> AccountRow:
+        self.ensure_free(username)
+        row = AccountRow(name_key(username), username, password_hash, description, False)
+        self.store.insert_account(row)
+        return row
+
+    def target_for_alter(self, caller: AccountRow, username: str | None) -> AccountRow:
+        """The account alterAccount changes: the caller's own, or (admin only) another one."""
+        if username is None or name_key(username) == caller.name_key:
+            return caller
+        self.require_admin(caller, "Changing another account's password")
+        row = self.find(username)
+        if row is None:
+            raise ApiError.invalid("username", f'"{username}"', "no account has that name; see listAccounts")
+        return row
+
+    def drop(self, username: str) -> AccountRow:
+        row = self.find(username)
+        if row is None:
+            raise ApiError.invalid("username", f'"{username}"', "no account has that name; see listAccounts")
+        if row.is_admin:
+            raise ApiError.invalid("username", '"ADMIN"', "the administrator account cannot be dropped")
+        self.store.delete_account(row.name_key)
+        return row

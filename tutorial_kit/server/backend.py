@@ -1,0 +1,161 @@
+"""The server's state, in one object: configuration, store, accounts, live sessions, clock, tokens.
+
+:class:`Backend` is built once per server start (the configuration is read then, and only then).
+It knows nothing of HTTP. The actions (:mod:`actions`) work on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+import string
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from .accounts import AccountBook, LoginThrottle, name_key
+from .config import RunningConfig
+from .kit_choices import choice
+from .reproducible import Reproducible
+from .sessions import HostInfo, Session, SessionTable
+from .store import AccountRow, SessionRow, Store
+
+__all__ = ["Backend", "CallContext"]
+
+log = logging.getLogger(__name__)
+
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+_TOKEN_LENGTH: int = choice("token_length")
+
+
+def new_token() -> str:
+    """64 characters from [A-Za-z0-9], from the operating system's secure random source."""
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(_TOKEN_LENGTH))
+
+
+@dataclass
+class CallContext:
+    """What an action gets besides its params: who calls, from where, and where warnings go."""
+
+    params: dict[str, Any]
+    client_ip: str
+    session: Session | None = None  # the caller's session, when the request had a valid authToken
+    token: str | None = None  # the request's authToken as sent ("" counts as absent)
+    warnings: list[dict[str, Any]] | None = None  # None: debug is off, warnings are not collected
+    duplicate_keys: tuple[str, ...] = ()  # keys the request's JSON repeated
+    response_token: str | None = None  # set by createSession: the new token for the envelope
+
+    def warn(self, code: int, message: str) -> None:
+        if self.warnings is not None:
+            self.warnings.append({"code": code, "message": message})
+
+
+class Backend:
+    """State and shared services for one run of the server."""
+
+    def __init__(
+        self,
+        config: RunningConfig,
+        store: Store,
+        *,
+        ip_addresses: tuple[str, ...] = ("127.0.0.1",),
+        reproducible: Reproducible | None = None,
+        clock: Callable[[], float] | None = None,
+        hash_executor: Executor | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.reproducible = reproducible
+        self.clock = clock or (reproducible.clock if reproducible else time.time)
+        self.accounts = AccountBook(store)
+        self.accounts.ensure_admin()
+        self.throttle = LoginThrottle(self.clock)
+        self.sessions = SessionTable(self.clock)
+        self._own_executor = hash_executor is None
+        self.hash_executor = hash_executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="kit-hash")
+        self.host = HostInfo(
+            hostname=reproducible.hostname if reproducible else socket.gethostname(),
+            host_uuid=reproducible.host_uuid if reproducible else store.host_uuid(),
+            ip_addresses=ip_addresses,
+            retention_policy=config.default("defaultRetentionPolicy"),
+            retention_unit=config.default("defaultRetentionUnit"),
+            retention_period=config.default("defaultRetentionPeriod"),
+        )
+        self._seq = store.max_session_seq()
+        self._load_permanent_sessions()
+
+    def _load_permanent_sessions(self) -> None:
+        accounts = {row.name_key: row for row in self.store.accounts()}
+        for row in self.store.sessions():
+            account = accounts.get(row.name_key)
+            if account is None:
+                continue
+            self.sessions.add(self._session_from_row(row, account.username))
+        log.info("loaded %d permanent session(s)", len(self.sessions))
+
+    def _session_from_row(self, row: SessionRow, username: str) -> Session:
+        settings = self.resolve_settings(row.settings)
+        return Session(row.token, row.seq, username, row.name_key, settings, True, row.started,
+                       row.last_access, row.client_ip, self.host)
+
+    def resolve_settings(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The ten session settings: given values, else the running defaults, else the kit's."""
+        fallback = {"description": "", "defaultVariantFormat": "json"}
+        names = ("description", "defaultDatabaseName", "defaultOwnerName", "defaultBinaryFormat",
+                 "defaultVariantFormat", "defaultResponseOptions", "idleConnectionTimeoutSeconds",
+                 "idleCursorTimeoutSeconds", "defaultApi", "defaultDebug")
+        out = {}
+        for name in names:
+            if name in given:
+                out[name] = given[name]
+            else:
+                value = self.config.default(name)
+                out[name] = fallback.get(name) if value is None else value
+        if out["defaultDebug"] not in ("none", "max"):
+            out["defaultDebug"] = "max"
+        return out
+
+    def issue_token(self) -> str:
+        """A fresh token that no live session has."""
+        while True:
+            token = self.reproducible.token(self.store) if self.reproducible else new_token()
+            if self.sessions.get(token) is None:
+                return token
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    async def run_hash(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run slow password work off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.hash_executor, func, *args)
+
+    def caller_account(self, session: Session | None) -> AccountRow | None:
+        return None if session is None else self.store.account(session.name_key)
+
+    def is_admin(self, session: Session) -> bool:
+        row = self.store.account(session.name_key)
+        return row is not None and row.is_admin
+
+    def end_sessions_of(self, username: str) -> None:
+        for session in self.sessions.of_account(name_key(username)):
+            self.sessions.remove(session.token)
+
+    def flush(self) -> None:
+        """Write pending last-access times of permanent sessions (called every few seconds)."""
+        pending, self.sessions.dirty_permanent = self.sessions.dirty_permanent, {}
+        self.store.touch_sessions(pending)
+
+    def close(self) -> None:
+        """Flush and release resources (idempotent)."""
+        if self.store is not None:
+            try:
+                self.flush()
+            finally:
+                self.store.close()
+        if self._own_executor:
+            self.hash_executor.shutdown(wait=False, cancel_futures=True)

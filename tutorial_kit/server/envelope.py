@@ -1,0 +1,282 @@
+"""The jsonAction envelope: one request in, one response out.
+
+:class:`Dispatcher` is the single entry point for HTTP and WebSocket alike. It checks the
+envelope, finds the action, checks the authToken, calls the action, and writes the response with
+its keys in the contract's order. It is also the one place where an exception becomes an error
+envelope; an unexpected one is logged with its traceback and answered with a generic 12009.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from .actions import ACTIONS, ActionSpec, find_action
+from .backend import Backend, CallContext
+from .errors import ApiError, ErrorCode
+from .jsontext import JsonTextError, parse_json
+from .kit_choices import choice
+from .results import SessionsResult
+from .settings import describe_json
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger(__name__)
+
+_KNOWN_TOP = {"api", "action", "params", "authToken", "requestId", "apiVersion", "debug", "responseOptions"}
+_DEBUG_MODES = {"none": "none", "min": "min", "max": "max", "maxonerror": "maxOnError"}
+_MASK: str = choice("password_mask")
+_EXAMPLE = '{"api": "admin", "action": "pingSession"}'
+_MAX_DEPTH = 64
+_ACTION_NAMES = sorted(spec.name for spec in ACTIONS.values())
+
+
+class _Request:
+    """What the envelope said, as far as it could be read (also used for error answers)."""
+
+    __slots__ = ("data", "token", "has_request_id", "debug", "supplied", "duplicates", "warnings")
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.token: str | None = None
+        self.has_request_id = False
+        self.debug: str | None = None  # as requested and valid; None: use the session's/server's default
+        self.supplied: dict[str, Any] = {}
+        self.duplicates: tuple[str, ...] = ()
+        self.warnings: list[dict[str, Any]] = []
+
+
+def _mask_passwords(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (_MASK if k.lower() == "password" else _mask_passwords(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_passwords(v) for v in value]
+    return value
+
+
+class Dispatcher:
+    """Turns request bodies into response bodies for one :class:`Backend`."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    # --- entry points ---
+
+    def handle(self, body: bytes | str, client_ip: str) -> bytes | Awaitable[bytes]:
+        """Answer one request. Returns bytes, or an awaitable of bytes for slow (hashing) actions."""
+        req = _Request()
+        try:
+            spec, ctx = self._prepare(body, client_ip, req)
+            if spec.is_async:
+                return self._finish_async(spec, ctx, req)
+            result = spec.func(self.backend, ctx)
+        except ApiError as err:
+            return self._error(req, err)
+        except Exception:  # noqa: BLE001 - the one place unexpected errors become envelopes
+            log.exception("unexpected error while answering a request")
+            return self._error(req, _internal_error())
+        return self._success(req, result, ctx)
+
+    async def _finish_async(self, spec: ActionSpec, ctx: CallContext, req: _Request) -> bytes:
+        try:
+            result = await spec.func(self.backend, ctx)  # type: ignore[misc]
+        except ApiError as err:
+            return self._error(req, err)
+        except Exception:  # noqa: BLE001
+            log.exception("unexpected error while answering a request")
+            return self._error(req, _internal_error())
+        return self._success(req, result, ctx)
+
+    def error_body(self, code: int, message: str) -> bytes:
+        """An error envelope for a request that could not be read at all (too large, not POST)."""
+        return self._error(_Request(), ApiError(code, message))
+
+    # --- reading the envelope ---
+
+    def _prepare(self, body: bytes | str, client_ip: str, req: _Request) -> tuple[ActionSpec, CallContext]:
+        data = self._parse(body, req)
+        req.data = data
+        req.has_request_id = "requestId" in data
+        self._read_debug(data, req)
+        for key in data:
+            if key not in _KNOWN_TOP:
+                req.warnings.append({"code": choice("warning.unknown_property"),
+                                     "message": f'the top-level property "{key}" is not part of the envelope and was ignored'})
+        token = data.get("authToken")
+        if token is not None and not isinstance(token, str):
+            raise ApiError.invalid("authToken", describe_json(token), "it must be the token string from createSession")
+        req.token = token or None
+        spec = self._read_action(data, req)
+        params = data.get("params")
+        if params is None:
+            params = {}
+        elif not isinstance(params, dict):
+            raise ApiError.invalid("params", describe_json(params), "it must be an object, e.g. {}")
+        for prop in ("apiVersion",):
+            if prop in data and not isinstance(data[prop], str):
+                raise ApiError.invalid(prop, describe_json(data[prop]), 'it must be a string such as "1.0"')
+        if "responseOptions" in data and not isinstance(data["responseOptions"], (dict, type(None))):
+            raise ApiError.invalid("responseOptions", describe_json(data["responseOptions"]), "it must be an object")
+        if "apiVersion" not in data:
+            req.supplied["apiVersion"] = "1.0"
+        ctx = CallContext(params, client_ip, token=req.token, warnings=req.warnings, duplicate_keys=req.duplicates)
+        self._check_token(spec, ctx)
+        return spec, ctx
+
+    def _parse(self, body: bytes | str, req: _Request) -> dict[str, Any]:
+        try:
+            text = body.decode("utf-8") if isinstance(body, bytes) else body
+        except UnicodeDecodeError as err:
+            raise ApiError(ErrorCode.INVALID_VALUE, f"The body is not UTF-8 text (bad byte at offset {err.start}): send UTF-8 JSON.") from None
+        try:
+            parsed = parse_json(text)
+        except JsonTextError as err:
+            raise ApiError(ErrorCode.INVALID_VALUE, f"The body is not valid JSON: {err.message}. Send one JSON object, e.g. {_EXAMPLE}.") from None
+        if not isinstance(parsed.value, dict):
+            raise ApiError(ErrorCode.INVALID_VALUE, f"The body must be a JSON object, not {describe_json(parsed.value)}: send e.g. {_EXAMPLE}.")
+        if len(text) > 2 * _MAX_DEPTH and _too_deep(parsed.value):
+            raise ApiError(ErrorCode.INVALID_VALUE, f"The body nests objects or arrays more than {_MAX_DEPTH} levels deep: flatten it.")
+        req.duplicates = tuple(parsed.duplicate_keys)
+        for key in parsed.duplicate_keys:
+            req.warnings.append({"code": choice("warning.duplicate_key"),
+                                 "message": f'the key "{key}" appears more than once in an object; only its last value was used'})
+        return parsed.value
+
+    def _read_debug(self, data: dict[str, Any], req: _Request) -> None:
+        if "debug" not in data:
+            return
+        value = data["debug"]
+        mode = _DEBUG_MODES.get(value.lower()) if isinstance(value, str) else None
+        if mode is None:
+            raise ApiError.invalid("debug", describe_json(value), 'use "none", "min", "max" or "maxOnError"')
+        req.debug = mode
+
+    def _read_action(self, data: dict[str, Any], req: _Request) -> ActionSpec:
+        api = data.get("api")
+        if api is None:
+            req.supplied["api"] = "admin"
+        elif not isinstance(api, str) or api.lower() != "admin":
+            raise ApiError(ErrorCode.UNKNOWN_API, f'The api {describe_json(api)} is not served here: this server implements "api": "admin".')
+        if "action" not in data:
+            raise ApiError.missing("action", f"name what to do, e.g. {_EXAMPLE}")
+        action = data["action"]
+        if not isinstance(action, str):
+            raise ApiError.invalid("action", describe_json(action), "it must be the name of an action, e.g. \"pingSession\"")
+        spec = find_action(action)
+        if spec is None:
+            close = difflib.get_close_matches(action, _ACTION_NAMES, n=1, cutoff=0.6)
+            hint = f'did you mean "{close[0]}"?' if close else "the admin actions are " + ", ".join(_ACTION_NAMES)
+            raise ApiError(ErrorCode.UNKNOWN_ACTION, f'The action "{action}" does not exist: {hint}')
+        return spec
+
+    def _check_token(self, spec: ActionSpec, ctx: CallContext) -> None:
+        rule, token = spec.token, ctx.token
+        if rule == "none":
+            return
+        if token is None:
+            if rule in ("required", "named"):
+                raise ApiError.missing("authToken", f"{spec.name} needs the authToken from createSession at the top level of the request")
+            return
+        if rule == "named":
+            return
+        session = self.backend.sessions.get(token)
+        if session is None:
+            raise ApiError(
+                ErrorCode.BAD_TOKEN,
+                "The authToken is not valid: it is unknown, expired or deleted. Call createSession for a new one.",
+            )
+        self.backend.sessions.touch(session)
+        ctx.session = session
+
+    # --- writing the response ---
+
+    def _debug_mode(self, req: _Request, ctx: CallContext | None, failed: bool) -> str:
+        mode = req.debug
+        if mode is None:
+            session = ctx.session if ctx is not None else None
+            mode = session.settings["defaultDebug"] if session else self.backend.config.default("defaultDebug")
+            req.supplied["debug"] = mode
+        if mode == "maxOnError":
+            return "max" if failed else "none"
+        return mode
+
+    def _debug_info(self, req: _Request, mode: str) -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        if mode == "max":
+            info["request"] = _mask_passwords(req.data)
+        info["serverSuppliedValues"] = req.supplied
+        info["errorData"] = {}
+        info["warnings"] = req.warnings
+        return info
+
+    def _success(self, req: _Request, result: Any, ctx: CallContext) -> bytes:
+        mode = self._debug_mode(req, ctx, failed=False)
+        token = ctx.response_token or req.token
+        return self._encode(req, mode, token, result, ErrorCode.OK, "")
+
+    def _error(self, req: _Request, err: ApiError) -> bytes:
+        mode = self._debug_mode(req, None, failed=True)
+        return self._encode(req, mode, req.token, None, err.code, err.message)
+
+    def _encode(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> bytes:
+        try:
+            return self._encode_unsafe(req, mode, token, result, code, message)
+        except (RecursionError, ValueError, TypeError):
+            log.warning("could not echo the request in the response; answering without it", exc_info=True)
+            bare = _Request()
+            return self._encode_unsafe(
+                bare, "none", token, None, ErrorCode.INVALID_VALUE,
+                "The request is nested too deeply to be echoed back: send a flatter requestId and params.",
+            )
+
+    def _encode_unsafe(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> bytes:
+        ok = code == ErrorCode.OK
+        if mode == "max":
+            out: dict[str, Any] = {}
+            if token is not None:
+                out["authToken"] = token
+            if ok:
+                out["result"] = result.to_obj() if isinstance(result, SessionsResult) else result
+            if req.has_request_id:
+                out["requestId"] = req.data["requestId"]
+            out["debugInfo"] = self._debug_info(req, mode)
+            out["errorCode"] = code
+            out["errorMessage"] = message
+            return json.dumps(out, indent=2).encode()
+        parts = []
+        if token is not None:
+            parts.append('"authToken":' + json.dumps(token))
+        if ok:
+            text = result.to_json() if isinstance(result, SessionsResult) else json.dumps(result, separators=(",", ":"))
+            parts.append('"result":' + text)
+        if req.has_request_id:
+            parts.append('"requestId":' + json.dumps(req.data["requestId"], separators=(",", ":")))
+        if mode == "min":
+            parts.append('"debugInfo":' + json.dumps(self._debug_info(req, mode), separators=(",", ":")))
+        parts.append(f'"errorCode":{code},"errorMessage":' + json.dumps(message))
+        return ("{" + ",".join(parts) + "}").encode()
+
+
+def _too_deep(value: Any) -> bool:
+    """True if ``value`` nests containers more than ``_MAX_DEPTH`` levels (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return False
+
+
+def _internal_error() -> ApiError:
+    return ApiError(
+        ErrorCode.INTERNAL,
+        "The server hit an unexpected problem; its log has the details. Try the request again, "
+        "and restart the server if it keeps happening.",
+    )

@@ -1,0 +1,115 @@
+"""JSON text in: parsing that reports where it failed, what was expected, and repeated keys.
+
+Python's :mod:`json` already knows the line and column of a mistake; this module turns its terse
+messages into sentences a learner can act on, and notices keys that appear twice in one object
+(the parser keeps the last one, silently).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["JsonTextError", "ParsedJson", "parse_json", "describe_decode_error"]
+
+_EXPECTATIONS = {
+    "Expecting ':' delimiter": "a ':' between a property name and its value",
+    "Expecting ',' delimiter": "a ',' between two items",
+    "Expecting value": "a value (a string, number, object, array, true, false or null)",
+    "Expecting property name enclosed in double quotes": 'a property name in double quotes (and no comma after the last property)',
+    "Unterminated string starting at": 'the closing \'"\' of a string',
+    "Invalid control character at": "no raw line break or tab inside a string (write \\n or \\t)",
+    "Extra data": "the end of the text (there is more after the JSON value)",
+    "Invalid \\escape": "a valid escape after the backslash (\\\\, \\\", \\n, \\uXXXX, ...)",
+}
+
+_NAME_BEFORE = re.compile(r'"((?:[^"\\]|\\.)*)"\s*$')
+
+
+@dataclass
+class JsonTextError(Exception):
+    """The text is not valid JSON. ``line`` and ``column`` are 1-based."""
+
+    message: str
+    line: int
+    column: int
+    expected: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class ParsedJson:
+    """A parsed value and the keys that were repeated inside one object."""
+
+    value: Any
+    duplicate_keys: list[str] = field(default_factory=list)
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return line, column
+
+
+def describe_decode_error(text: str, err: json.JSONDecodeError) -> tuple[str, int, int, str]:
+    """Return ``(sentence, line, column, expected)`` for a decode error in ``text``.
+
+    A missing ':' is reported right after the property name it belongs to, which is where the
+    learner has to type it (Python reports the place where it gave up, often the next line).
+    """
+    kind = next((k for k in _EXPECTATIONS if err.msg.startswith(k)), "")
+    expected = _EXPECTATIONS.get(kind, err.msg)
+    pos = err.pos
+    if kind == "Expecting ':' delimiter":
+        before = text[:pos]
+        match = _NAME_BEFORE.search(before)
+        if match:
+            pos = match.end(1) + 1
+            name = match.group(1)
+            line, column = _line_col(text, pos)
+            return (
+                f'line {line}, column {column}: a ":" is missing after the property name "{name}"'
+                f" (expected {expected})",
+                line,
+                column,
+                expected,
+            )
+    if not text.strip():
+        return ("the body is empty: send one JSON object", 1, 1, "a JSON object")
+    line, column = _line_col(text, pos)
+    return (f"line {line}, column {column}: expected {expected}", line, column, expected)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON: write a number or null")
+
+
+def parse_json(text: str) -> ParsedJson:
+    """Parse ``text`` strictly (no NaN/Infinity) and collect repeated keys.
+
+    Raises :class:`JsonTextError` for invalid JSON, too deep nesting or numbers Python refuses.
+    """
+    duplicates: list[str] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj and key not in duplicates:
+                duplicates.append(key)
+            obj[key] = value
+        return obj
+
+    try:
+        value = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant)
+    except json.JSONDecodeError as err:
+        sentence, line, column, expected = describe_decode_error(text, err)
+        raise JsonTextError(sentence, line, column, expected) from None
+    except RecursionError:
+        raise JsonTextError("the JSON is nested too deeply: flatten it", 1, 1, "less nesting") from None
+    except ValueError as err:  # NaN/Infinity, or an integer with too many digits
+        raise JsonTextError(f"the JSON has a value that cannot be used: {err}", 1, 1, "a valid value") from None
+    return ParsedJson(value, duplicates)

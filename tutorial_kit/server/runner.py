@@ -1,0 +1,247 @@
+"""Running the server: :class:`ServerCore` on an asyncio loop, :class:`EmulatorServer` on a thread.
+
+``ServerCore`` is one run of the server on the current loop: read services.json, open the store,
+bind the listeners, serve. ``tutorial-kit serve`` runs it in the foreground; ``EmulatorServer``
+runs it on a thread of its own for tests, benchmarks and notebooks (start, stop, restart, ``with``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import ipaddress
+import logging
+import os
+import ssl
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tornado import httpserver, ioloop, netutil
+
+from .._exceptions import ConfigFileError
+from .app import make_app
+from .backend import Backend
+from .config import Listener, RunningConfig, load_config
+from .envelope import Dispatcher
+from .kit_choices import choice
+from .reproducible import reproducible_from_env
+from .store import Store
+
+__all__ = ["ServerCore", "EmulatorServer", "services_path"]
+
+log = logging.getLogger(__name__)
+
+
+def services_path(home: Path) -> Path:
+    return Path(home) / "config" / "services.json"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ServerCore:
+    """One run of the server on the running asyncio loop."""
+
+    def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
+                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None) -> None:
+        self.home = Path(home)
+        self.host = host
+        self.port_override = port
+        self.max_body_bytes = max_body_bytes or choice("max_body_bytes")
+        self.env = os.environ if env is None else env
+        self.config: RunningConfig | None = None
+        self.backend: Backend | None = None
+        self.port: int | None = None
+        self.https_port: int | None = None
+        self._servers: list[httpserver.HTTPServer] = []
+        self._flusher: ioloop.PeriodicCallback | None = None
+
+    async def start(self) -> None:
+        """Read the configuration, open the store and listen. Raises ConfigFileError or OSError."""
+        self.config = config = load_config(services_path(self.home))  # before touching any data
+        reproducible = reproducible_from_env(self.env, self.host)
+        if not _is_loopback(self.host):
+            log.warning("serving on %s: every machine that can reach it can try to log in", self.host)
+        http, https = config.listener("http"), config.listener("https")
+        if http is None and https is None:
+            raise ConfigFileError(f"{config.path}: no listener is enabled; set \"enabled\": true on http8080.",
+                                  path=config.path, property_path="listeners")
+        sockets = []
+        if http is not None:
+            port = self.port_override if self.port_override is not None else http.port
+            sockets.append((netutil.bind_sockets(port, self.host), None))
+        if https is not None:
+            sockets.append((netutil.bind_sockets(https.port, self.host), self._tls_context(https)))
+        addresses = tuple(dict.fromkeys(s.getsockname()[0] for group, _ in sockets for s in group))
+        store = Store(self.home / "data" / "kit.sqlite3")
+        self.backend = Backend(config, store, ip_addresses=addresses, reproducible=reproducible)
+        app = make_app(Dispatcher(self.backend), self.max_body_bytes)
+        for group, tls in sockets:
+            server = httpserver.HTTPServer(app, ssl_options=tls, max_body_size=2**40,
+                                           idle_connection_timeout=300, body_timeout=60)
+            server.add_sockets(group)
+            self._servers.append(server)
+            bound = group[0].getsockname()[1]
+            if tls is None:
+                self.port = bound
+            else:
+                self.https_port = bound
+        flush_ms = choice("last_access_flush_seconds") * 1000 / 2
+        self._flusher = ioloop.PeriodicCallback(self.backend.flush, flush_ms)
+        self._flusher.start()
+
+    def _tls_context(self, listener: Listener) -> ssl.SSLContext:
+        pem = (self.home / (listener.certificate_file or "")).resolve()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(str(pem))
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigFileError(
+                f"{services_path(self.home)}: listener {listener.service_name} names the certificate file {pem}, "
+                f"which cannot be used ({err}). Put the certificate and its private key in that one PEM file, "
+                "or set \"enabled\": false on the https listener.",
+                path=str(services_path(self.home)), property_path="listeners.tls.serverCertificateFilename",
+            ) from None
+        return context
+
+    @property
+    def url(self) -> str:
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        if self.port is not None:
+            return f"http://{host}:{self.port}/api"
+        return f"https://{host}:{self.https_port}/api"
+
+    @property
+    def https_url(self) -> str | None:
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return None if self.https_port is None else f"https://{host}:{self.https_port}/api"
+
+    async def stop(self) -> None:
+        """Stop listening, close connections, flush and close the store (idempotent)."""
+        if self._flusher is not None:
+            self._flusher.stop()
+            self._flusher = None
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.stop()
+        for server in servers:
+            try:
+                await asyncio.wait_for(server.close_all_connections(), timeout=2)
+            except asyncio.TimeoutError:
+                log.warning("some connections did not close within 2 s")
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+
+class EmulatorServer:
+    """The server on a thread of its own, for tests, benchmarks and in-process use.
+
+    ``port=None`` takes the http8080 listener's port from services.json; ``port=0`` picks a free
+    one. :meth:`start` returns once requests can be answered and re-raises start-up errors
+    (a broken services.json, a port in use) in the caller.
+    """
+
+    def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
+                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None) -> None:
+        self.home = Path(home)
+        self.host = host
+        self._port = port
+        self.max_body_bytes = max_body_bytes
+        self.env = env
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.core: ServerCore | None = None
+
+    def start(self) -> "EmulatorServer":
+        if self._thread is not None:
+            return self
+        started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        core = ServerCore(self.home, host=self.host, port=self._port, max_body_bytes=self.max_body_bytes, env=self.env)
+        thread = threading.Thread(target=self._run, args=(core, started), name="kit-server", daemon=True)
+        thread.start()
+        try:
+            started.result()
+        except BaseException:
+            thread.join()
+            raise
+        self._thread, self.core = thread, core
+        return self
+
+    def _run(self, core: ServerCore, started: concurrent.futures.Future[None]) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(core.start())
+        except BaseException as err:  # noqa: BLE001 - handed to the thread that called start()
+            loop.run_until_complete(core.stop())
+            loop.close()
+            started.set_exception(err)
+            return
+        self._loop = loop
+        started.set_result(None)
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(core.stop())
+            loop.close()
+
+    def stop(self) -> None:
+        """Stop the server and join its thread (idempotent)."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        self._thread = self._loop = None
+
+    def restart(self) -> "EmulatorServer":
+        """Stop and start again on the same port, re-reading services.json."""
+        if self.core is not None and self.core.port is not None:
+            self._port = self.core.port
+        self.stop()
+        return self.start()
+
+    def call_in_loop(self, func: Any, *args: Any) -> Any:
+        """Run ``func(*args)`` on the server's loop thread and return its result (tests use it)."""
+        assert self._loop is not None, "the server is not running"
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(func(*args))
+            except BaseException as err:  # noqa: BLE001
+                future.set_exception(err)
+
+        self._loop.call_soon_threadsafe(run)
+        return future.result(timeout=30)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def port(self) -> int:
+        assert self.core is not None and self.core.port is not None, "the server is not running"
+        return self.core.port
+
+    @property
+    def url(self) -> str:
+        assert self.core is not None, "the server is not running"
+        return self.core.url
+
+    @property
+    def https_url(self) -> str | None:
+        return None if self.core is None else self.core.https_url
+
+    def __enter__(self) -> "EmulatorServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

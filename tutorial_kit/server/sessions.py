@@ -1,0 +1,205 @@
+"""Live sessions: the session object, idle expiry and the three session limits.
+
+A :class:`SessionTable` holds every live session, temporary and permanent, in creation order. It
+knows nothing of HTTP or SQLite: the actions decide what to store. Each session keeps its JSON
+text pre-rendered around the last-access time, so describing 10,000 sessions is a string join.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["HostInfo", "Session", "SessionTable", "format_timestamp", "SESSION_KEYS"]
+
+#: The session object's keys, in the order every answer uses (the seed is the reference).
+SESSION_KEYS = (
+    "authToken", "username", "description", "defaultDatabaseName", "defaultOwnerName",
+    "defaultBinaryFormat", "defaultVariantFormat", "defaultResponseOptions",
+    "idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds", "defaultApi", "defaultDebug",
+    "transformBufferInitialBytes", "permanentSession", "sessionStartTimestamp",
+    "sessionLastAccessedTimestamp", "defaultRetentionPolicy", "defaultRetentionUnit",
+    "defaultRetentionPeriod", "hostname", "hostUuid", "hostIpAddresses", "hostServerNamePort",
+    "hostSQLPort",
+)
+
+_TS_CACHE: dict[int, str] = {}
+
+
+def format_timestamp(when: float) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` in UTC, no fraction, no zone (cached per second)."""
+    second = int(when)
+    text = _TS_CACHE.get(second)
+    if text is None:
+        if len(_TS_CACHE) > 4096:
+            _TS_CACHE.clear()
+        text = _TS_CACHE[second] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return text
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """What every session object says about the server and its running configuration."""
+
+    hostname: str
+    host_uuid: str
+    ip_addresses: tuple[str, ...]
+    retention_policy: str
+    retention_unit: str
+    retention_period: int
+    server_name_port: str = "FAIRCOMS"
+    sql_port: int = 6597
+
+
+@dataclass(eq=False)
+class Session:
+    """One live session. ``settings`` holds the ten session settings, already resolved."""
+
+    token: str
+    seq: int
+    username: str
+    name_key: str
+    settings: dict[str, Any]
+    permanent: bool
+    started: float
+    last_access: float
+    client_ip: str
+    host: HostInfo
+    _head: str = field(default="", repr=False)
+    _tail: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        self.render()
+
+    @property
+    def idle_timeout(self) -> int:
+        return self.settings["idleConnectionTimeoutSeconds"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The session object, keys in the contract's order."""
+        s, h = self.settings, self.host
+        return {
+            "authToken": self.token,
+            "username": self.username,
+            "description": s["description"],
+            "defaultDatabaseName": s["defaultDatabaseName"],
+            "defaultOwnerName": s["defaultOwnerName"],
+            "defaultBinaryFormat": s["defaultBinaryFormat"],
+            "defaultVariantFormat": s["defaultVariantFormat"],
+            "defaultResponseOptions": s["defaultResponseOptions"],
+            "idleConnectionTimeoutSeconds": -1 if self.permanent else s["idleConnectionTimeoutSeconds"],
+            "idleCursorTimeoutSeconds": s["idleCursorTimeoutSeconds"],
+            "defaultApi": s["defaultApi"],
+            "defaultDebug": s["defaultDebug"],
+            "transformBufferInitialBytes": 0,
+            "permanentSession": self.permanent,
+            "sessionStartTimestamp": format_timestamp(self.started),
+            "sessionLastAccessedTimestamp": format_timestamp(self.last_access),
+            "defaultRetentionPolicy": h.retention_policy,
+            "defaultRetentionUnit": h.retention_unit,
+            "defaultRetentionPeriod": h.retention_period,
+            "hostname": h.hostname,
+            "hostUuid": h.host_uuid,
+            "hostIpAddresses": list(h.ip_addresses),
+            "hostServerNamePort": h.server_name_port,
+            "hostSQLPort": h.sql_port,
+        }
+
+    def render(self) -> None:
+        """Pre-render the compact JSON around the last-access time (call after any change)."""
+        text = json.dumps(self.to_dict(), separators=(",", ":"))
+        marker = '"sessionLastAccessedTimestamp":"'
+        cut = text.index(marker) + len(marker)
+        self._head, self._tail = text[:cut], text[cut + 19:]
+
+    def to_json(self) -> str:
+        """The session object as compact JSON text, with the current last-access time."""
+        return self._head + format_timestamp(self.last_access) + self._tail
+
+
+class SessionTable:
+    """Every live session, with exact counts for the limits and idle expiry."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._by_token: dict[str, Session] = {}
+        self._per_ip: Counter[str] = Counter()
+        self._per_user: Counter[str] = Counter()
+        self._deadlines: list[tuple[float, str]] = []  # (expiry time, token) of temporary sessions
+        self.dirty_permanent: dict[str, float] = {}  # last-access times not yet on disk
+
+    def __len__(self) -> int:
+        return len(self._by_token)
+
+    def __iter__(self) -> Iterator[Session]:
+        return iter(list(self._by_token.values()))
+
+    def add(self, session: Session) -> None:
+        self._by_token[session.token] = session
+        self._per_ip[session.client_ip] += 1
+        self._per_user[session.name_key] += 1
+        if not session.permanent and session.idle_timeout > 0:
+            heapq.heappush(self._deadlines, (session.last_access + session.idle_timeout, session.token))
+
+    def remove(self, token: str) -> Session | None:
+        session = self._by_token.pop(token, None)
+        if session is not None:
+            self._per_ip[session.client_ip] -= 1
+            self._per_user[session.name_key] -= 1
+            self.dirty_permanent.pop(token, None)
+        return session
+
+    def get(self, token: str) -> Session | None:
+        """The live session for ``token``, or None (an idle-expired one is removed first)."""
+        session = self._by_token.get(token)
+        if session is not None and self._expired(session, self.clock()):
+            self.remove(token)
+            return None
+        return session
+
+    def touch(self, session: Session) -> None:
+        """Restart the session's idle clock."""
+        session.last_access = now = self.clock()
+        if session.permanent:
+            self.dirty_permanent[session.token] = now
+
+    def _expired(self, session: Session, now: float) -> bool:
+        timeout = session.idle_timeout
+        return not session.permanent and timeout > 0 and now - session.last_access > timeout
+
+    def sweep(self) -> list[Session]:
+        """Remove every temporary session whose idle time has run out; return them."""
+        now, gone = self.clock(), []
+        while self._deadlines and self._deadlines[0][0] < now:
+            _, token = heapq.heappop(self._deadlines)
+            session = self._by_token.get(token)
+            if session is None or session.permanent:
+                continue
+            if self._expired(session, now):
+                gone.append(self.remove(token))
+            elif session.idle_timeout > 0:
+                heapq.heappush(self._deadlines, (session.last_access + session.idle_timeout, token))
+        return [s for s in gone if s is not None]
+
+    def reschedule(self, session: Session) -> None:
+        """Call after a session's idle timeout changed."""
+        if not session.permanent and session.idle_timeout > 0:
+            heapq.heappush(self._deadlines, (session.last_access + session.idle_timeout, session.token))
+
+    def counts(self, client_ip: str, name_key: str) -> tuple[int, int, int]:
+        """(all sessions, sessions from this address, sessions of this account)."""
+        return len(self._by_token), self._per_ip[client_ip], self._per_user[name_key]
+
+    def of_account(self, name_key: str) -> list[Session]:
+        return [s for s in self._by_token.values() if s.name_key == name_key]
+
+    def visible_to(self, caller: Session, is_admin: bool) -> Iterable[Session]:
+        """Sessions the caller may see, in creation order."""
+        if is_admin:
+            return list(self._by_token.values())
+        return self.of_account(caller.name_key)
