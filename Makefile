@@ -27,11 +27,14 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/01-start-here.ipynb $(LAB_ARGS)
 
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest tests
+	$(PY) -m pytest $(NBVAL) notebooks
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow and not browser" -p no:nbval
+	$(PY) -m pytest tests -m "not slow and not browser"
 
 outputs: $(STAMP)
 	$(PY) -m tutorial_kit.notebook_outputs notebooks
