@@ -1,8 +1,72 @@
-"""The FairCom permanent-session tutorial kit."""
+"""The FairCom permanent-session tutorial kit.
+
+    import tutorial_kit as kit
+    lesson = kit.start_lesson(1)      # the server a lesson needs, a client, the progress list
+    %load_ext tutorial_kit            # the %%jsonaction cell magic
+
+Public names are imported lazily, so ``tutorial-kit serve`` starts without loading the client,
+IPython or ipywidgets.
+"""
+
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._exceptions import *  # noqa: F401,F403
 from ._exceptions import __all__ as _exception_names
 
 __version__ = "0.1.0"
-__all__ = [*_exception_names]
+
+#: public name -> module that defines it
+_LAZY = {
+    "KitClient": ".client",
+    "Response": "._response",
+    "mask_token": ".client",
+    "lint_request": ".lint",
+    "LintWarning": ".lint",
+    "fill_placeholders": ".placeholders",
+    "SessionList": ".display",
+    "ConfigDiff": ".display",
+    "ServerControl": ".control",
+    "control_from_env": ".control",
+    "EmulatorServer": ".server",
+    "start_lesson": ".lessons",
+    "Lesson": ".lessons",
+    "panels": ".panels",
+}
+
+__all__ = [*_exception_names, *_LAZY, "load_ipython_extension", "unload_ipython_extension"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._response import Response
+    from .client import KitClient, mask_token
+    from .control import ServerControl, control_from_env
+    from .display import ConfigDiff, SessionList
+    from .lessons import Lesson, start_lesson
+    from .lint import LintWarning, lint_request
+    from .placeholders import fill_placeholders
+    from .server import EmulatorServer
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'tutorial_kit' has no attribute {name!r}")
+    module = importlib.import_module(module_name, __name__)
+    value = module if name == module_name.lstrip(".") else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """``%load_ext tutorial_kit``: register the ``%%jsonaction`` cell magic."""
+    from .magic import load_ipython_extension as load
+
+    load(ip)
+
+
+def unload_ipython_extension(ip: Any) -> None:
+    from .magic import unload_ipython_extension as unload
+
+    unload(ip)
