@@ -1,0 +1,269 @@
+"""The managed background server that notebooks share: one server process per server home.
+
+A real FairCom server is a separate process whose services.json you edit and which you restart;
+:class:`ServerControl` gives the kit's server the same life. The first ``start()`` spawns
+``python -m tutorial_kit serve --home HOME`` detached and records it in ``<home>/run/server.json``
+(pid, port, url, home, started_at); every later call, from any kernel, finds it there and reuses
+it while it answers ``pingSession``. A ``flock`` on ``<home>/run/control.lock`` makes kernels that
+start at the same moment share one server. ``restart()`` keeps the port and makes the new process
+read services.json again.
+
+With ``TUTORIAL_KIT_URL`` set, :func:`control_from_env` returns a :class:`RemoteControl` instead,
+which looks at that server and explains the steps it cannot perform.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _process
+from ._spawn import spawn_server
+from ._exceptions import ConfigFileError, KitUsageError, ServerControlError
+from ._remote import STEPS, RemoteControl, remote_from_env
+from ._status import ServerStatus, differing_keys
+from .servicesfile import SetDefaultResult, read_defaults, set_default
+
+if TYPE_CHECKING:
+    from .client import KitClient
+
+__all__ = ["RemoteControl", "ServerControl", "ServerStatus", "control_from_env", "default_home"]
+
+log = logging.getLogger(__name__)
+
+
+def default_home(env: Mapping[str, str] = os.environ, cwd: str | os.PathLike[str] | None = None) -> Path:
+    """The server home: ``TUTORIAL_KIT_HOME``, else ``server-home/`` at the top of the repository.
+
+    The repository's top is the nearest folder, from ``cwd`` upwards, that holds both
+    ``pyproject.toml`` and ``notebooks/``; outside a checkout it is ``~/.tutorial-kit/server-home``.
+    """
+    if env.get("TUTORIAL_KIT_HOME"):
+        return Path(env["TUTORIAL_KIT_HOME"]).expanduser().resolve()
+    start = Path(cwd if cwd is not None else os.getcwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir():
+            return folder / "server-home"
+    user_home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return user_home / ".tutorial-kit" / "server-home"
+
+
+class ServerControl:
+    """Start, find, restart, stop and reset the background server of one server home.
+
+    ``env`` is the environment the server process gets (``TUTORIAL_KIT_REPRODUCIBLE=1`` there makes
+    it deterministic, and makes :meth:`status` hide pid and port). ``start_timeout``: seconds a new
+    server has to print its serving line; ``stop_grace``: seconds between SIGTERM and SIGKILL;
+    ``probe_timeout``: seconds a running server has to answer pingSession before it counts as hung
+    (and is replaced). Every method is safe to call from several threads, kernels and processes at once.
+    """
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        env: Mapping[str, str] = os.environ,
+        start_timeout: float = 30.0,
+        stop_grace: float = 5.0,
+        probe_timeout: float = 5.0,
+    ) -> None:
+        self.env = env
+        self.home = Path(home).expanduser().resolve() if home is not None else default_home(env)
+        self.start_timeout = start_timeout
+        self.stop_grace = stop_grace
+        self.probe_timeout = probe_timeout
+        self._restart_port: int | None = None  # the port of a restart that failed (e.g. broken file)
+
+    def __repr__(self) -> str:
+        return f"ServerControl(home={str(self.home)!r})"
+
+    @property
+    def services_path(self) -> Path:
+        """``<home>/config/services.json``: the file the server reads when it starts."""
+        return self.home / "config" / "services.json"
+
+    @property
+    def state_path(self) -> Path:
+        """``<home>/run/server.json``: pid, port, url, home and start time of the running server."""
+        return self.home / "run" / "server.json"
+
+    @property
+    def log_path(self) -> Path:
+        """``<home>/run/server.log``: what the server wrote on stderr."""
+        return self.home / "run" / "server.log"
+
+    @property
+    def _lock_path(self) -> Path:
+        return self.home / "run" / "control.lock"
+
+    @property
+    def reproducible(self) -> bool:
+        """True when ``TUTORIAL_KIT_REPRODUCIBLE=1`` is in this control's environment."""
+        return self.env.get("TUTORIAL_KIT_REPRODUCIBLE") == "1"
+
+    @property
+    def url(self) -> str:
+        """The recorded server's URL; raises ServerControlError when none is recorded."""
+        state = _process.read_state(self.state_path)
+        if state is None:
+            raise ServerControlError(f"no server is running for {self.home}: call start() first")
+        return state.url
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def _live_state(self) -> _process.ServerState | None:
+        """The recorded server if it is alive, is this home's server and answers pingSession."""
+        state = _process.read_state(self.state_path)
+        if state is None or state.home != str(self.home):
+            return None
+        if not (_process.process_alive(state.pid) and _process.is_server_of(state.pid, self.home)):
+            return None
+        return state if _process.answers_ping(state.url, timeout=self.probe_timeout) else None
+
+    def _stop_locked(self) -> None:
+        """Stop the recorded server and any other server of this home (one whose record was lost)."""
+        state = _process.read_state(self.state_path)
+        pids = set(_process.servers_of(self.home))
+        if state is not None and _process.process_alive(state.pid) and _process.is_server_of(state.pid, self.home):
+            pids.add(state.pid)
+        for pid in sorted(pids):
+            log.info("stopping server pid %s for %s", pid, self.home)
+            _process.terminate(pid, self.stop_grace)
+        self.state_path.unlink(missing_ok=True)
+
+    def _start_locked(self, port: int) -> _process.ServerState:
+        state = self._live_state()
+        if state is not None:
+            log.debug("reusing server pid %s at %s", state.pid, state.url)
+            return state
+        self._stop_locked()  # a recorded server that no longer answers is ended, its record removed
+        spawned = spawn_server(
+            self.home, port, env=self.env, log_path=self.log_path,
+            services=self.services_path, timeout=self.start_timeout,
+        )
+        state = _process.ServerState(
+            pid=spawned.pid, port=spawned.port, url=spawned.url,
+            home=str(self.home), started_at=_process.now_utc(),
+        )
+        _process.write_state(self.state_path, state)
+        return state
+
+    def start(self) -> ServerControl:
+        """Make sure this home's server runs: reuse the recorded one if it answers, else spawn one.
+
+        Raises ConfigFileError (with the server's own message: file, line, column) when
+        services.json is broken, ServerControlError when the server cannot start otherwise.
+        """
+        with _process.locked(self._lock_path):
+            self._start_locked(self._restart_port or 0)
+            self._restart_port = None
+        return self
+
+    def stop(self) -> None:
+        """Stop this home's server (SIGTERM, then SIGKILL after a grace period); idempotent."""
+        with _process.locked(self._lock_path):
+            self._stop_locked()
+
+    def restart(self) -> ServerControl:
+        """Stop the server and start it again on the same port; the new process re-reads services.json.
+
+        If the new process cannot start (a broken services.json), the server stays stopped, and
+        the next ``restart()`` or ``start()`` of this object tries that port again.
+        """
+        with _process.locked(self._lock_path):
+            state = _process.read_state(self.state_path)
+            if state is not None:
+                self._restart_port = state.port
+            self._stop_locked()
+            self._start_locked(self._restart_port or 0)
+            self._restart_port = None
+        return self
+
+    def reset(self) -> ServerControl:
+        """Start over: stop the server, delete the home's config and data, start a fresh server."""
+        with _process.locked(self._lock_path):
+            self._stop_locked()
+            self._restart_port = None
+            for folder in (self.home / "config", self.home / "data"):
+                if folder.exists():
+                    log.info("reset: deleting %s", folder)
+                    shutil.rmtree(folder)
+            self._start_locked(0)
+        return self
+
+    # --- configuration -----------------------------------------------------------------------
+
+    def set_default(self, name: str, value: Any) -> SetDefaultResult:
+        """Set ``jsonActionApiDefaults.<name>`` in this home's services.json (restart to apply).
+
+        Writes the default file first if the server never ran here.
+        """
+        with _process.locked(self._lock_path):
+            if not self.services_path.exists():
+                from .server.config import write_default_file
+
+                write_default_file(self.services_path)
+            return set_default(self.services_path, name, value)
+
+    def _running_defaults(self, url: str) -> dict[str, Any] | None:
+        envelope = _process.post_action(url, "listServices", timeout=self.probe_timeout)
+        result = envelope.get("result") if envelope and envelope.get("errorCode") == 0 else None
+        defaults = result.get("jsonActionApiDefaults") if isinstance(result, dict) else None
+        return defaults if isinstance(defaults, dict) else None
+
+    def status(self) -> ServerStatus:
+        """Whether the server runs, where, and its running vs file jsonActionApiDefaults."""
+        state = self._live_state()
+        running_defaults = self._running_defaults(state.url) if state is not None else None
+        file_defaults: dict[str, Any] | None = None
+        file_error: str | None = None
+        if self.services_path.exists():
+            try:
+                file_defaults = read_defaults(self.services_path)
+            except ConfigFileError as exc:
+                file_error = exc.message
+        return ServerStatus(
+            running=state is not None,
+            url=state.url if state is not None else None,
+            home=self.home,
+            pid=state.pid if state is not None else None,
+            services_path=self.services_path,
+            running_defaults=running_defaults,
+            file_defaults=file_defaults,
+            restart_keys=differing_keys(file_defaults, running_defaults),
+            file_error=file_error,
+            reproducible=self.reproducible,
+        )
+
+    def explain(self, step: str, name: str = "enablePermanentJsonApiSessions", value: Any = True) -> str:
+        """What ``step`` does here (the same question RemoteControl answers with steps by hand)."""
+        texts = {
+            "start": f"start() runs the kit's server for {self.home} in the background (or finds it running).",
+            "stop": "stop() ends the server process; temporary sessions end with it.",
+            "restart": "restart() stops the server and starts it on the same port; the new process reads "
+            "services.json again. Temporary sessions end; permanent sessions (API keys) survive.",
+            "reset": "reset() stops the server, deletes its config and data folders and starts a fresh one.",
+            "set_default": f"set_default({name!r}, {value!r}) edits {self.services_path} "
+            "(jsonActionApiDefaults); the running server keeps the old value until restart().",
+        }
+        if step not in texts:
+            raise KitUsageError(f"unknown step {step!r}: use one of {', '.join(STEPS)}")
+        return texts[step]
+
+    def client(self, **kwargs: Any) -> KitClient:
+        """A KitClient for this home's server, logged in as ADMIN/ADMIN unless told otherwise."""
+        from .client import KitClient
+
+        options: dict[str, Any] = {"username": "ADMIN", "password": "ADMIN"}
+        options.update(kwargs)
+        return KitClient(self.url, **options)
+
+
+def control_from_env(env: Mapping[str, str] = os.environ) -> ServerControl | RemoteControl:
+    """RemoteControl when ``TUTORIAL_KIT_URL`` is set, else the ServerControl of the default home."""
+    remote = remote_from_env(env)
+    return remote if remote is not None else ServerControl(env=env)

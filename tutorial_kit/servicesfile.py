@@ -1,0 +1,372 @@
+"""Format-preserving edits of ``<home>/config/services.json``.
+
+The lessons flip ``enablePermanentJsonApiSessions`` (and friends) under ``jsonActionApiDefaults``.
+A learner may have the file open in JupyterLab's editor, so an edit must look like a person made
+it: every other key, the key order, the indentation, the line endings and a byte-order mark stay
+as they were, and only the value (or one new line) changes.
+
+The edit is textual: a small scanner finds where each member of an object starts and ends, the
+new text is spliced in, and the result is parsed and compared with the intended document before
+it atomically replaces the file (temporary file in the same folder, ``os.replace``, same mode).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._exceptions import ConfigFileError, KitUsageError
+from .server.jsontext import JsonTextError, parse_json
+
+__all__ = ["DEFAULTS_KEY", "SetDefaultResult", "read_defaults", "set_default"]
+
+DEFAULTS_KEY = "jsonActionApiDefaults"
+_BOM = "\ufeff"
+_WHITESPACE = " \t\r\n"
+
+
+@dataclass(frozen=True)
+class SetDefaultResult:
+    """What :func:`set_default` did to the file; ``str()`` gives the sentence to show a learner."""
+
+    path: Path
+    name: str
+    old: Any
+    new: Any
+    had_key: bool
+    changed: bool
+
+    @property
+    def restart_needed(self) -> bool:
+        """True when the file changed, so the running server no longer matches it."""
+        return self.changed
+
+    @property
+    def text(self) -> str:
+        """One or two sentences saying what changed and whether a restart is needed."""
+        new = json.dumps(self.new, ensure_ascii=False)
+        if not self.changed:
+            return f"services.json: {self.name} is already {new}; the file was not changed."
+        old = json.dumps(self.old, ensure_ascii=False) if self.had_key else "(absent)"
+        return (
+            f"services.json: {self.name} {old} -> {new}. "
+            "The running server still uses the old value: restart it."
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class _Member:
+    """Where one ``"key": value`` member of an object sits in the text (end indexes exclusive)."""
+
+    key: str
+    key_start: int
+    key_end: int
+    value_start: int
+    value_end: int
+
+
+@dataclass(frozen=True)
+class _Object:
+    """Where one JSON object sits in the text: ``start`` is its ``{``, ``end`` is after its ``}``."""
+
+    start: int
+    end: int
+    members: tuple[_Member, ...]
+
+
+@dataclass(frozen=True)
+class _Style:
+    """How the file writes things: line ending, one level of indentation (None: all on one line)."""
+
+    newline: str
+    unit: str | None
+    colon: str
+    item_sep: str
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigFileError(
+            f"{path} does not exist: start the server once and it writes the default file.",
+            path=str(path),
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(
+            f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 and try again.",
+            path=str(path),
+        ) from exc
+
+
+def _parse(text: str, path: Path) -> Any:
+    """Parse ``text`` (BOM already removed); a syntax error becomes a located ConfigFileError."""
+    try:
+        return parse_json(text).value
+    except JsonTextError as exc:
+        raise ConfigFileError(
+            f"{path}: {exc.message}. Fix the file (or undo your last edit) and try again.",
+            path=str(path),
+            line=exc.line,
+            column=exc.column,
+        ) from exc
+
+
+def _load(path: Path) -> tuple[str, str, dict[str, Any]]:
+    """Return (bom, text without bom, parsed top-level object) of the file at ``path``."""
+    raw = _read_text(path)
+    bom = _BOM if raw.startswith(_BOM) else ""
+    text = raw[len(bom):]
+    document = _parse(text, path)
+    if not isinstance(document, dict):
+        raise ConfigFileError(
+            f"{path}: the file must hold one JSON object {{...}}, not {type(document).__name__}.",
+            path=str(path),
+            line=1,
+            column=1,
+        )
+    return bom, text, document
+
+
+def read_defaults(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Return the ``jsonActionApiDefaults`` object of the services.json at ``path`` ({} if absent).
+
+    Raises ConfigFileError when the file is missing, is not valid JSON (with line and column) or
+    holds something other than an object under ``jsonActionApiDefaults``.
+    """
+    file = Path(path)
+    _, _, document = _load(file)
+    defaults = document.get(DEFAULTS_KEY, {})
+    if not isinstance(defaults, dict):
+        raise ConfigFileError(
+            f"{file}: {DEFAULTS_KEY} must be an object {{...}}.", path=str(file), property_path=DEFAULTS_KEY
+        )
+    return defaults
+
+
+# --- scanning --------------------------------------------------------------------------------
+
+
+def _skip_ws(text: str, i: int) -> int:
+    while i < len(text) and text[i] in _WHITESPACE:
+        i += 1
+    return i
+
+
+def _scan_string(text: str, i: int) -> int:
+    """``text[i]`` is an opening quote; return the index after the closing one."""
+    i += 1
+    while text[i] != '"':
+        i += 2 if text[i] == "\\" else 1
+    return i + 1
+
+
+def _scan_value(text: str, i: int) -> int:
+    """Return the index after the JSON value that starts at ``text[i]``."""
+    if text[i] == '"':
+        return _scan_string(text, i)
+    if text[i] in "{[":
+        depth = 0
+        while True:
+            char = text[i]
+            if char == '"':
+                i = _scan_string(text, i)
+                continue
+            if char in "{[":
+                depth += 1
+            elif char in "}]":
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+            i += 1
+    while i < len(text) and text[i] not in ",}]" + _WHITESPACE:
+        i += 1
+    return i
+
+
+def _scan_object(text: str, start: int) -> _Object:
+    """Scan the object whose ``{`` is at ``start`` (the text is known to be valid JSON)."""
+    members: list[_Member] = []
+    i = _skip_ws(text, start + 1)
+    while text[i] != "}":
+        key_end = _scan_string(text, i)
+        value_start = _skip_ws(text, _skip_ws(text, key_end) + 1)
+        value_end = _scan_value(text, value_start)
+        members.append(_Member(json.loads(text[i:key_end]), i, key_end, value_start, value_end))
+        i = _skip_ws(text, value_end)
+        if text[i] == ",":
+            i = _skip_ws(text, i + 1)
+    return _Object(start, i + 1, tuple(members))
+
+
+def _find(obj: _Object, key: str, text: str, path: Path) -> _Member | None:
+    """Return the member called ``key``; two of them is an error (which one would the server use?)."""
+    found = [member for member in obj.members if member.key == key]
+    if len(found) > 1:
+        lines = " and ".join(str(text.count("\n", 0, m.key_start) + 1) for m in found)
+        raise ConfigFileError(
+            f"{path}: {key!r} appears {len(found)} times (lines {lines}): keep one and try again.",
+            path=str(path),
+            line=text.count("\n", 0, found[1].key_start) + 1,
+            property_path=key,
+        )
+    return found[0] if found else None
+
+
+# --- layout ----------------------------------------------------------------------------------
+
+
+def _line_indent(text: str, pos: int) -> str:
+    """Return the leading whitespace of the line that holds ``pos``."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    end = line_start
+    while end < len(text) and text[end] in " \t":
+        end += 1
+    return text[line_start:end]
+
+
+def _starts_line(text: str, pos: int) -> bool:
+    """True when only spaces or tabs stand between the previous line break and ``pos``."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    return line_start > 0 and text[line_start:pos].strip(" \t") == ""
+
+
+def _style(text: str, top: _Object) -> _Style:
+    """Learn the file's line ending, indentation unit and separators from its top-level object."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    unit: str | None = None
+    colon, item_sep = ": ", ", "
+    if top.members:
+        first = top.members[0]
+        if _starts_line(text, first.key_start):
+            base = _line_indent(text, top.start)
+            unit = _line_indent(text, first.key_start)[len(base):] or None
+        between = text[first.key_end:first.value_start]
+        if "\n" not in between:
+            colon = between
+    if len(top.members) > 1 and unit is None:
+        gap = text[top.members[0].value_end:top.members[1].key_start]
+        item_sep = gap if "\n" not in gap else ", "
+    return _Style(newline, unit, colon, item_sep)
+
+
+def _render(value: Any, indent: str, style: _Style) -> str:
+    """Write ``value`` as the file would: nested lines start with ``indent`` plus units."""
+    if style.unit is None or not isinstance(value, (dict, list)) or not value:
+        return json.dumps(value, ensure_ascii=False, separators=(style.item_sep, style.colon))
+    dumped = json.dumps(value, ensure_ascii=False, indent=style.unit, separators=(",", style.colon))
+    return (style.newline + indent).join(dumped.split("\n"))
+
+
+def _insert_member(text: str, obj: _Object, key: str, value: Any, style: _Style) -> str:
+    """Return ``text`` with ``"key": value`` added as the last member of ``obj``."""
+    name = json.dumps(key, ensure_ascii=False)
+    if obj.members:
+        last = obj.members[-1]
+        colon = text[last.key_end:last.value_start]
+        if _starts_line(text, last.key_start):
+            indent = _line_indent(text, last.key_start)
+            sep = "," + style.newline + indent
+        else:
+            indent = _line_indent(text, last.key_start)
+            sep = text[obj.members[-2].value_end:last.key_start] if len(obj.members) > 1 else style.item_sep
+        addition = sep + name + colon + _render(value, indent, style)
+        return text[:last.value_end] + addition + text[last.value_end:]
+    if style.unit is None:
+        inner = name + style.colon + _render(value, "", style)
+    else:
+        outer = _line_indent(text, obj.start)
+        indent = outer + style.unit
+        inner = style.newline + indent + name + style.colon + _render(value, indent, style) + style.newline + outer
+    return text[:obj.start + 1] + inner + text[obj.end - 1:]
+
+
+# --- editing ---------------------------------------------------------------------------------
+
+
+def _edited_text(text: str, name: str, value: Any, path: Path) -> str:
+    """Return ``text`` with ``jsonActionApiDefaults.<name>`` set to ``value``, layout untouched."""
+    top = _scan_object(text, _skip_ws(text, 0))
+    style = _style(text, top)
+    holder = _find(top, DEFAULTS_KEY, text, path)
+    if holder is None:
+        return _insert_member(text, top, DEFAULTS_KEY, {name: value}, style)
+    defaults = _scan_object(text, holder.value_start)
+    member = _find(defaults, name, text, path)
+    if member is None:
+        return _insert_member(text, defaults, name, value, style)
+    indent = _line_indent(text, member.key_start)
+    return text[:member.value_start] + _render(value, indent, style) + text[member.value_end:]
+
+
+def _check_value(name: str, value: Any) -> None:
+    if not isinstance(name, str) or not name:
+        raise KitUsageError(f"the property name must be a non-empty string, not {name!r}")
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise KitUsageError(f"{name}: {value!r} cannot be written as JSON ({exc})") from exc
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` via a temporary file in the same folder, keeping its mode."""
+    mode = path.stat().st_mode & 0o7777
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def set_default(path: str | os.PathLike[str], name: str, value: Any) -> SetDefaultResult:
+    """Set ``jsonActionApiDefaults.<name>`` to ``value`` in the services.json at ``path``.
+
+    Only that value changes (or, if the property is missing, one member is added as the last one
+    of ``jsonActionApiDefaults``, indented like its siblings; the object itself is added as the
+    last top-level member if it is missing). The running server is not told: it reads the file
+    at start only, so a restart is needed, as the returned result says.
+
+    Raises ConfigFileError when the file is missing, is not valid JSON, or repeats the key;
+    KitUsageError when ``value`` is not JSON.
+    """
+    _check_value(name, value)
+    file = Path(path).resolve()
+    bom, text, document = _load(file)
+    defaults = document.get(DEFAULTS_KEY)
+    if defaults is not None and not isinstance(defaults, dict):
+        raise ConfigFileError(
+            f"{file}: {DEFAULTS_KEY} must be an object {{...}}.", path=str(file), property_path=DEFAULTS_KEY
+        )
+    had_key = isinstance(defaults, dict) and name in defaults
+    old = defaults[name] if had_key else None
+    if had_key and json.dumps(old) == json.dumps(value):
+        return SetDefaultResult(file, name, old, value, had_key=True, changed=False)
+    new_text = _edited_text(text, name, value, file)
+    expected = copy.deepcopy(document)
+    expected.setdefault(DEFAULTS_KEY, {})[name] = value
+    if json.dumps(_parse(new_text, file)) != json.dumps(expected):
+        raise ConfigFileError(
+            f"{file}: could not edit {DEFAULTS_KEY}.{name} without changing something else; "
+            "the file was left as it was. Set the value by hand in JupyterLab's editor.",
+            path=str(file),
+            property_path=f"{DEFAULTS_KEY}.{name}",
+        )
+    _write_atomically(file, (bom + new_text).encode("utf-8"))
+    return SetDefaultResult(file, name, old, value, had_key=had_key, changed=True)
