@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +58,14 @@ class ServerStatus:
         return bool(self.restart_keys)
 
     def _path(self, path: Path) -> str:
-        return os.path.relpath(path) if self.reproducible else str(path)
+        """The path as shown; in reproducible mode relative to the home, which is always a fresh
+        temporary folder there, written as the default home's name so saved outputs read naturally."""
+        if self.reproducible and self.home is not None:
+            try:
+                return str(Path("server-home") / path.relative_to(self.home))
+            except ValueError:
+                return path.name
+        return str(path)
 
     def _server_line(self) -> str:
         if not self.running:

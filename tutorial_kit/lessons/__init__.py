@@ -1,0 +1,15 @@
+"""Lessons: setup cells, checks, the progress list and the exercises.
+
+``start_lesson(n)`` is the first line of every notebook.
+"""
+
+from __future__ import annotations
+
+from .catalog import BINDER_URL, LESSONS, MILESTONES, LessonInfo, lesson_info
+from .lesson import CHECK_SESSION_DESCRIPTION, Lesson, start_lesson
+from .results import Check, Note, ProgressView
+
+__all__ = [
+    "start_lesson", "Lesson", "LESSONS", "MILESTONES", "LessonInfo", "lesson_info", "BINDER_URL",
+    "Check", "Note", "ProgressView", "CHECK_SESSION_DESCRIPTION",
+]

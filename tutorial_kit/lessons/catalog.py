@@ -1,0 +1,85 @@
+"""The course: its lessons and the milestones the progress list ticks off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["LessonInfo", "LESSONS", "Milestone", "MILESTONES", "lesson_info", "BINDER_URL"]
+
+#: Where the kit is published; the README's and every lesson's launch badge use this address.
+REPOSITORY = "faircom-tutorial-kit/permanent-sessions"
+BINDER_URL = f"https://mybinder.org/v2/gh/{REPOSITORY}/main?urlpath=lab/tree/notebooks/01-start-here.ipynb"
+
+
+@dataclass(frozen=True)
+class LessonInfo:
+    """One lesson: its number, title, notebook file, length and goals."""
+
+    number: int
+    title: str
+    filename: str
+    minutes: int
+    goals: tuple[str, ...]
+
+
+LESSONS: tuple[LessonInfo, ...] = (
+    LessonInfo(1, "Start here", "01-start-here.ipynb", 10, (
+        "what a jsonAction request and its answer look like",
+        "how to check that the server is up with pingSession",
+        "how to log in with createSession and what its authToken is",
+        "where services.json lives",
+    )),
+    LessonInfo(2, "Enable permanent sessions", "02-enable-permanent-sessions.ipynb", 10, (
+        "what the server says when permanent sessions are off",
+        "how to switch on enablePermanentJsonApiSessions in services.json",
+        "why the running server ignores the change until it restarts",
+    )),
+    LessonInfo(3, "Create a permanent session", "03-create-a-permanent-session.ipynb", 10, (
+        "how to ask createSession for a permanent session",
+        "how to use its authToken as an API key, with no username or password",
+        "that an API key survives a server restart and a normal session does not",
+    )),
+    LessonInfo(4, "Confirm it with describeSessions", "04-confirm-with-describesessions.ipynb", 10, (
+        "how to describe chosen sessions, or every session",
+        "how to read permanentSession and idleConnectionTimeoutSeconds",
+        "how a permanent session differs from a temporary one, side by side",
+    )),
+    LessonInfo(5, "Manage and secure API keys", "05-manage-and-secure-api-keys.ipynb", 15, (
+        "how to revoke an API key with deleteSession",
+        "what turning the flag off does, and what it does not do",
+        "how the session limits count API keys",
+        "where to keep an API key, and where never to put one",
+    )),
+    LessonInfo(6, "Exercises", "06-exercises.ipynb", 20, (
+        "practise every step on your own; the kit checks each answer",
+    )),
+)
+
+
+def lesson_info(number: int) -> LessonInfo:
+    for info in LESSONS:
+        if info.number == number:
+            return info
+    raise ValueError(f"there is no lesson {number}: the lessons are 1 to {len(LESSONS)}")
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One line of the progress list, and the lesson that teaches it."""
+
+    key: str
+    label: str
+    lesson: int
+
+
+MILESTONES: tuple[Milestone, ...] = (
+    Milestone("server", "The server answers pingSession", 1),
+    Milestone("session", "You logged in with createSession", 1),
+    Milestone("flag_file", "services.json has enablePermanentJsonApiSessions: true", 2),
+    Milestone("flag_running", "The running server allows permanent sessions", 2),
+    Milestone("api_key", "You created a permanent session (an API key)", 3),
+    Milestone("survived", "Your API key survived a server restart", 3),
+    Milestone("confirmed", "You confirmed it with describeSessions", 4),
+    Milestone("revoked", "You revoked an API key with deleteSession", 5),
+    Milestone("exercises", "You solved every exercise", 6),
+)

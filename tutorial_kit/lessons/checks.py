@@ -1,0 +1,144 @@
+"""The checks at the end of each step: "done", or what is still wrong and what to do.
+
+Each check reads what the learner got back (a Response) or asks the server, and returns a
+:class:`Check`. A passing check also records the milestone for the progress list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._response import Response
+from .._status import FLAG
+from .results import Check
+
+__all__ = ["LessonChecks"]
+
+
+def _is_response(value: Any, action: str) -> str | None:
+    """None if ``value`` is a Response to ``action``; else what is wrong."""
+    if not isinstance(value, Response):
+        return f"expected the Response of {action} (the value a client call or %%jsonaction --save gives), got {type(value).__name__}"
+    sent = value.request.get("action", "") if isinstance(value.request, dict) else ""
+    if str(sent).lower() != action.lower():
+        return f"this is the answer to {sent or 'something else'}, not to {action}"
+    return None
+
+
+class LessonChecks:
+    """Checks shared by the lessons. Mixed into :class:`~.lesson.Lesson`."""
+
+    client: Any
+    server: Any
+    remote: bool
+    mark: Callable[[str], None]  # Lesson.mark: record a milestone
+
+    def check_ping(self, response: Any) -> Check:
+        """Lesson 1: the server answered pingSession with errorCode 0."""
+        title = "The server answers pingSession"
+        problem = _is_response(response, "pingSession")
+        if problem is None and not response.ok:
+            problem = f"errorCode {response.error_code}: {response.error_message}"
+        if problem is None:
+            self.mark("server")
+        return Check(problem is None, title, problem or "errorCode 0: the server is up.")
+
+    def check_logged_in(self, response: Any) -> Check:
+        """Lesson 1: createSession worked and returned an authToken."""
+        title = "You logged in"
+        problem = _is_response(response, "createSession")
+        if problem is None and not response.ok:
+            problem = f"errorCode {response.error_code}: {response.error_message}"
+        if problem is None and not response.auth_token:
+            problem = "the answer has no authToken"
+        if problem is None:
+            self.mark("session")
+        return Check(problem is None, title, problem or "createSession gave you an authToken.")
+
+    def check_refused(self, response: Any) -> Check:
+        """Lesson 2: asking for a permanent session while the flag is off gives errorCode 12006."""
+        title = "You saw the refusal"
+        problem = _is_response(response, "createSession")
+        if problem is None and response.error_code != 12006:
+            problem = (f"expected errorCode 12006, got {response.error_code}; "
+                       "was permanentSession true and the flag still off in the running server?")
+        return Check(problem is None, title, problem or "errorCode 12006: permanent sessions are off.")
+
+    def check_flag(self) -> Check:
+        """Lesson 2: the flag is true in services.json and in the running server."""
+        title = "Permanent sessions are on"
+        running = self.client.list_services().result.get("jsonActionApiDefaults", {}).get(FLAG) is True
+        file_on = running
+        if not self.remote:
+            file_on = (self.server.status().file_defaults or {}).get(FLAG) is True
+        if file_on and running:
+            self.mark("flag_file")
+            self.mark("flag_running")
+            return Check(True, title, f"{FLAG} is true in services.json and in the running server.")
+        if file_on:
+            self.mark("flag_file")
+            return Check(False, title, "services.json says true, but the running server still has the old value: restart it.")
+        return Check(False, title, f'services.json does not say "{FLAG}": true yet: set it, then restart.')
+
+    def check_api_key(self, response: Any) -> Check:
+        """Lesson 3: createSession returned a permanent session."""
+        title = "You created an API key"
+        problem = _is_response(response, "createSession")
+        if problem is None and not response.ok:
+            problem = f"errorCode {response.error_code}: {response.error_message}"
+        if problem is None and response.result.get("permanentSession") is not True:
+            problem = 'the session is not permanent: add "permanentSession": true to params'
+        if problem is None:
+            self.mark("api_key")
+        return Check(problem is None, title, problem or "permanentSession is true: this authToken is an API key.")
+
+    def check_key_only(self, response: Any, key: str) -> Check:
+        """Lesson 3: a request authenticated by the API key alone, without username or password."""
+        title = "You used the API key without a password"
+        problem = None if isinstance(response, Response) else "expected a Response"
+        request = response.request if problem is None and isinstance(response.request, dict) else {}
+        if problem is None and request.get("authToken") != key:
+            problem = "the request did not carry the API key as its authToken"
+        elif problem is None and "password" in str(request):
+            problem = "the request still contains a password: the API key alone is enough"
+        elif problem is None and not response.ok:
+            problem = f"errorCode {response.error_code}: {response.error_message}"
+        return Check(problem is None, title, problem or "The API key alone was enough.")
+
+    def check_survived(self, key: str, temporary: str | None = None) -> Check:
+        """Lesson 3: after a restart the API key still works (and a temporary token does not)."""
+        title = "Your API key survived the restart"
+        key_ok = self.client.with_token(key).ping_session(check=False)
+        if not key_ok.ok:
+            return Check(False, title, f"the API key gets errorCode {key_ok.error_code}: {key_ok.error_message}")
+        if temporary is not None:
+            temp = self.client.with_token(temporary).ping_session(check=False)
+            if temp.ok:
+                return Check(False, title, "the temporary token still works: has the server been restarted since it was made?")
+        self.mark("survived")
+        return Check(True, title, "pingSession with the API key: errorCode 0.")
+
+    def check_confirmed(self, response: Any) -> Check:
+        """Lesson 4: describeSessions shows a permanent session with idleConnectionTimeoutSeconds -1."""
+        title = "You confirmed the API key"
+        problem = _is_response(response, "describeSessions")
+        if problem is None and not response.ok:
+            problem = f"errorCode {response.error_code}: {response.error_message}"
+        sessions = response.result.get("sessions", []) if problem is None else []
+        if problem is None and not any(s.get("permanentSession") is True for s in sessions):
+            problem = "no session in this answer has permanentSession true"
+        if problem is None and not any(s.get("idleConnectionTimeoutSeconds") == -1 for s in sessions):
+            problem = "no session in this answer has idleConnectionTimeoutSeconds -1"
+        if problem is None:
+            self.mark("confirmed")
+        return Check(problem is None, title, problem or "permanentSession true, idleConnectionTimeoutSeconds -1.")
+
+    def check_revoked(self, key: str) -> Check:
+        """Lesson 5: the API key no longer works (pingSession gets 12031)."""
+        title = "You revoked the API key"
+        answer = self.client.with_token(key).ping_session(check=False)
+        if answer.error_code != 12031:
+            return Check(False, title, "the key still works: send deleteSession with this key as the authToken")
+        self.mark("revoked")
+        return Check(True, title, "pingSession with the old key: errorCode 12031.")

@@ -1,0 +1,226 @@
+"""A lesson's setup cell: the server it needs, a client, notes, checks and the progress list.
+
+    import tutorial_kit as kit
+    lesson = kit.start_lesson(3)
+
+brings the server to the state lesson 3 expects (running, permanent sessions on), gives the
+learner ``lesson.client`` (a :class:`KitClient` for that server, not logged in yet), makes it
+the ``%%jsonaction`` magic's client, and shows the lesson's goals and the course's progress.
+Against a remote server (``TUTORIAL_KIT_URL``) the steps only its owner can do are explained.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .._exceptions import JsonActionError, KitError
+from .._process import read_state
+from .._status import FLAG
+from ..control import RemoteControl, ServerControl, control_from_env
+from .catalog import MILESTONES, LessonInfo, lesson_info
+from .checks import LessonChecks
+from .progress import ProgressFile, progress_path
+from .results import Note, ProgressView
+
+__all__ = ["Lesson", "start_lesson", "CHECK_SESSION_DESCRIPTION"]
+
+log = logging.getLogger(__name__)
+
+CHECK_SESSION_DESCRIPTION = "tutorial-kit: progress checks"
+
+
+class Lesson(LessonChecks):
+    """One lesson's handle on the server. Made by :func:`start_lesson`."""
+
+    def __init__(self, info: LessonInfo, server: ServerControl | RemoteControl, env: Mapping[str, str]) -> None:
+        self.info = info
+        self.server = server
+        self.env = env
+        self.remote = isinstance(server, RemoteControl)
+        self.client = server.client()
+        self.notes: list[Note] = []
+        self._checker_client: Any = None
+
+    # --- server steps (done here, explained for a remote server) ---
+
+    def set_flag(self, value: bool = True) -> Note:
+        """Set enablePermanentJsonApiSessions in services.json (remote: say how to do it by hand)."""
+        if self.remote:
+            return Note(self.server.explain("set_default", FLAG, value), "warning")
+        result = self.server.set_default(FLAG, value)
+        return Note(result.text)
+
+    def restart(self) -> Note:
+        """Restart the server so it reads services.json again (remote: say how)."""
+        if self.remote:
+            return Note(self.server.explain("restart"), "warning")
+        self.server.restart()
+        return Note("The server restarted and read services.json again. "
+                    "Temporary sessions ended; permanent sessions (API keys) are still there.")
+
+    def status(self) -> Any:
+        """Running or not, and the flag in services.json next to the running value."""
+        return self.server.status()
+
+    def services_file(self) -> Note:
+        """Where services.json is, and its jsonActionApiDefaults section as it is now."""
+        if self.remote:
+            return Note("services.json is on the remote server's machine, in its config folder.")
+        status = self.server.status()
+        text = status.services_path.read_text(encoding="utf-8") if status.services_path else ""
+        start = text.find('"jsonActionApiDefaults"')
+        section = text[start:text.find("}", text.find("}", start) + 1) + 1] if start >= 0 else text
+        where = status.text.splitlines()[2] if len(status.text.splitlines()) > 2 else ""
+        return Note(f"{where}\n\n{section}")
+
+    def start_over(self) -> Note:
+        """Give back a fresh server: no sessions, no API keys, flag off, progress cleared."""
+        if self.remote:
+            return Note(self.server.explain("reset"), "warning")
+        self.server.reset()
+        self._progress_file().path.unlink(missing_ok=True)
+        self._checker_client = None
+        return Note("The server was reset: a fresh services.json, no sessions, no API keys, progress cleared.")
+
+    # --- the kit's own check session ---
+
+    def _progress_file(self) -> ProgressFile:
+        home = None if self.remote else self.server.home
+        return ProgressFile.load(progress_path(home, None if home else self.client.url))
+
+    def _boot(self) -> str:
+        """Which run of the server this is (changes at every restart of the kit's server)."""
+        if self.remote:
+            return "remote"
+        state = read_state(self.server.state_path)
+        return "stopped" if state is None else f"{state.pid}@{state.started_at}"
+
+    def _checker(self) -> Any:
+        """A client with the kit's own session (one, reused) for reading the server's state."""
+        seen = self._progress_file()
+        if self._checker_client is None:
+            self._checker_client = self.server.client()
+        client = self._checker_client
+        if seen.check_token and client.with_token(seen.check_token).ping_session(check=False).ok:
+            client.auth_token = seen.check_token
+            return client
+        client.create_session(description=CHECK_SESSION_DESCRIPTION)
+        seen.check_token = client.auth_token
+        seen.save()
+        return client
+
+    def learner_sessions(self) -> list[dict[str, Any]]:
+        """Every session the kit can see, except its own check session."""
+        checker = self._checker()
+        sessions = checker.describe_sessions().result.get("sessions", [])
+        return [s for s in sessions if s.get("description") != CHECK_SESSION_DESCRIPTION]
+
+    # --- the progress list ---
+
+    def progress(self) -> ProgressView:
+        """The course's milestones, ticked from what the server says now and what the kit saw."""
+        seen = self._progress_file()
+        try:
+            self._observe(seen)
+        except KitError as err:
+            log.info("progress: could not read the server's state: %s", err)
+        return ProgressView(tuple((m.label, m.lesson, m.key in seen.done) for m in MILESTONES), self.info.number)
+
+    def _observe(self, seen: ProgressFile) -> None:
+        if self.client.ping_session(check=False).ok:
+            seen.mark("server")
+        defaults = self.client.list_services().result.get("jsonActionApiDefaults", {})
+        if defaults.get(FLAG) is True:
+            seen.mark("flag_running")
+        if not self.remote:
+            status = self.server.status()
+            if (status.file_defaults or {}).get(FLAG) is True:
+                seen.mark("flag_file")
+        sessions = self.learner_sessions()
+        seen = self._progress_file()  # the checker may have saved its token meanwhile
+        if sessions:
+            seen.mark("session")
+        boot = self._boot()
+        for session in sessions:
+            if session.get("permanentSession") is True:
+                token = session["authToken"]
+                seen.mark("api_key")
+                seen.remember_key(token, boot)
+                if seen.keys[token] != boot:
+                    seen.mark("survived")
+
+    def mark(self, key: str) -> None:
+        """Record a milestone the learner reached (used by the checks)."""
+        self._progress_file().mark(key)
+
+    # --- display ---
+
+    def __repr__(self) -> str:
+        info = self.info
+        lines = [f"Lesson {info.number} of 6: {info.title} (about {info.minutes} minutes)", "You will learn:"]
+        lines += [f"  - {goal}" for goal in info.goals]
+        lines += [repr(note) for note in self.notes]
+        return "\n".join(lines + [repr(self.progress())])
+
+    def _repr_html_(self) -> str:
+        info = self.info
+        goals = "".join(f"<li>{html.escape(goal)}</li>" for goal in info.goals)
+        notes = "".join(note._repr_html_() for note in self.notes)
+        return (f"<div style='border:1px solid #ccd;border-radius:8px;padding:8px 14px'>"
+                f"<h3 style='margin:4px 0'>Lesson {info.number} of 6: {html.escape(info.title)}</h3>"
+                f"<div style='color:#555'>about {info.minutes} minutes</div>"
+                f"<div style='margin-top:6px'>You will learn:</div><ul style='margin:2px 0'>{goals}</ul>"
+                f"{notes}{self.progress()._repr_html_()}</div>")
+
+
+def _prepare(lesson: Lesson) -> list[Note]:
+    """Bring the server to the state the lesson expects; say what was done."""
+    want_on = lesson.info.number >= 3
+    if lesson.info.number == 1:
+        return []
+    running = lesson.client.list_services().result.get("jsonActionApiDefaults", {}).get(FLAG) is True
+    file_on = running
+    if not lesson.remote:
+        file_on = (lesson.server.status().file_defaults or {}).get(FLAG) is True
+    if running == want_on and file_on == want_on:
+        return []
+    word = "on" if want_on else "off"
+    why = ("this lesson needs permanent sessions" if want_on
+           else "so that you can see the refusal before you switch them on")
+    if lesson.remote:
+        return [Note(f"Permanent sessions should be {word} on the shared server ({why}); "
+                     "ask your trainer:\n" + lesson.server.explain("set_default", FLAG, want_on), "warning")]
+    lesson.server.set_default(FLAG, want_on)
+    lesson.server.restart()
+    return [Note(f"Setup turned permanent sessions {word} in services.json and restarted the server ({why}).")]
+
+
+def start_lesson(number: int, *, env: Mapping[str, str] | None = None) -> Lesson:
+    """Set up lesson ``number``: start (or find) the server, prepare it, return the lesson."""
+    env = os.environ if env is None else env
+    info = lesson_info(number)
+    server = control_from_env(env)
+    server.start()
+    lesson = Lesson(info, server, env)
+    try:
+        lesson.notes = _prepare(lesson)
+    except JsonActionError as err:
+        lesson.notes = [Note(f"Could not prepare the server: {err}", "warning")]
+    _use_in_magic(lesson.client)
+    return lesson
+
+
+def _use_in_magic(client: Any) -> None:
+    """Make ``client`` the %%jsonaction magic's default when running under IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        from ..magic import set_default_client
+
+        set_default_client(client)

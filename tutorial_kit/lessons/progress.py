@@ -1,0 +1,71 @@
+"""The progress list's memory, and how it reads the server's state.
+
+Most milestones are read from the server each time (is the flag on? is there an API key?). A few
+are events that leave no trace on the server (an API key that survived a restart, one that was
+revoked); the kit notes those in a small JSON file when it sees them: ``<home>/run/progress.json``
+for the kit's own server, ``~/.tutorial-kit/progress-<host>.json`` for a remote one. The file also
+keeps the token of the kit's own check session, so the kit uses one session, not one per check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ProgressFile", "progress_path"]
+
+log = logging.getLogger(__name__)
+
+
+def progress_path(home: Path | None, url: str | None) -> Path:
+    """Where the progress of this server is kept."""
+    if home is not None:
+        return home / "run" / "progress.json"
+    digest = hashlib.sha256((url or "").encode()).hexdigest()[:12]
+    return Path.home() / ".tutorial-kit" / f"progress-{digest}.json"
+
+
+@dataclass
+class ProgressFile:
+    """Milestones seen, API keys seen (token -> server boot), and the kit's check session."""
+
+    path: Path
+    done: set[str] = field(default_factory=set)
+    keys: dict[str, str] = field(default_factory=dict)
+    check_token: str | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> "ProgressFile":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(path)
+        except (OSError, ValueError):
+            log.warning("ignoring unreadable progress file %s", path)
+            return cls(path)
+        return cls(path, set(data.get("done", [])), dict(data.get("keys", {})), data.get("check_token"))
+
+    def save(self) -> None:
+        """Write the file atomically, readable by its owner only (it holds a token)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        data: dict[str, Any] = {"done": sorted(self.done), "keys": self.keys, "check_token": self.check_token}
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
+
+    def mark(self, key: str) -> None:
+        if key not in self.done:
+            self.done.add(key)
+            self.save()
+
+    def remember_key(self, token: str, boot: str) -> None:
+        if token not in self.keys:
+            self.keys[token] = boot
+            self.save()

@@ -1,0 +1,419 @@
+"""Workshop tooling: accounts for a room of learners, and a view of the room.
+
+Two jobs for a trainer, both done through the jsonAction API of a running server (the kit's own
+or a shared one that the whole room uses):
+
+- :func:`provision` creates one account per learner with ``createAccount`` and writes a roster,
+  a CSV file (``username,password``) readable by its owner only. Passwords come from
+  :mod:`secrets` and are easy to read out loud (``k7mp-q2xz-r8wd-4hnc``).
+- :func:`room` looks at the room with ``describeSessions`` (an administrator sees every session):
+  per learner, the live sessions, whether one of them is permanent (an API key), and, compared
+  with the previous snapshot, how many API keys the learner has revoked since the first look.
+
+The administrator's password is taken from an environment variable and never logged or shown.
+``createAccount``, ``listAccounts`` and ``alterAccount`` are the kit's own workshop actions (see
+``tutorial_kit.server.kit_choices``): a real FairCom server manages accounts with its own tools.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ._exceptions import JsonActionError, KitUsageError, ServerControlError
+from .client import KitClient
+from .server.kit_choices import choice
+
+__all__ = [
+    "PASSWORD_ALPHABET", "EXISTING_POLICIES", "Account", "ProvisionResult", "LearnerRow", "RoomSnapshot",
+    "generate_password", "learner_names", "read_names", "check_names", "admin_password", "tls_verify",
+    "default_url", "write_roster", "read_roster", "admin_session", "create_accounts", "provision",
+    "summarize_room", "format_room", "load_snapshot", "save_snapshot", "room",
+]
+
+log = logging.getLogger(__name__)
+
+#: lowercase letters and digits without the look-alikes 0/o, 1/l/i
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+DEFAULT_PASSWORD_ENV = "TUTORIAL_KIT_PASSWORD"
+FRESH_ADMIN_PASSWORD = "ADMIN"  # a fresh kit server's administrator password (change it for a shared server)
+DEFAULT_DESCRIPTION = "workshop learner (tutorial-kit accounts create)"
+EXISTING_POLICIES = ("fail", "skip", "reset")
+_MAX_NAME_BYTES: int = choice("account_username_max_bytes")
+_ACCOUNT_EXISTS: int = choice("error.account_exists")
+_UNKNOWN_ACTION: int = choice("error.unknown_action")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One learner's login, as written to the roster."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+# --- names, passwords and settings ---------------------------------------------------------
+
+def generate_password(groups: int = 4, size: int = 4) -> str:
+    """A random password of ``groups`` groups of ``size`` characters, joined by ``-`` (~79 bits)."""
+    return "-".join("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(size)) for _ in range(groups))
+
+
+def learner_names(count: int, prefix: str = "learner") -> list[str]:
+    """``learner01`` ... ``learner30``: numbered names, zero-padded to at least two digits."""
+    if count < 1:
+        raise KitUsageError(f"--count must be at least 1, not {count}")
+    width = max(2, len(str(count)))
+    return [f"{prefix}{number:0{width}d}" for number in range(1, count + 1)]
+
+
+def read_names(path: str | os.PathLike[str]) -> list[str]:
+    """Usernames from a text file: one a line; blank lines and lines starting with ``#`` are skipped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise KitUsageError(f"cannot read the names file {path}: {err.strerror or err}") from err
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def check_names(names: Sequence[str]) -> list[str]:
+    """Return ``names`` if each is a usable, unique account name; raise KitUsageError naming the first bad one."""
+    if not names:
+        raise KitUsageError("no usernames: give --count N or a --names file with one name a line")
+    seen: set[str] = set()
+    for name in names:
+        if any(ch.isspace() for ch in name) or "," in name:
+            raise KitUsageError(f"username {name!r} contains a space or a comma; use letters, digits, '_' or '-'")
+        if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
+            raise KitUsageError(f"username {name!r} is longer than {_MAX_NAME_BYTES} bytes; choose a shorter one")
+        if name.upper() in seen:  # account names are not case-sensitive
+            raise KitUsageError(f"username {name!r} appears twice (names are not case-sensitive)")
+        seen.add(name.upper())
+    return list(names)
+
+
+def admin_password(env: Mapping[str, str], variable: str | None = None) -> str:
+    """The administrator's password from ``variable`` (default ``TUTORIAL_KIT_PASSWORD``).
+
+    Without ``variable`` and with ``TUTORIAL_KIT_PASSWORD`` unset, a fresh kit server's ``ADMIN``.
+    A variable named explicitly must be set: a silent fallback would hide a typo.
+    """
+    if variable is None:
+        return env.get(DEFAULT_PASSWORD_ENV) or FRESH_ADMIN_PASSWORD
+    if not env.get(variable):
+        raise KitUsageError(f"the environment variable {variable} (--admin-password-env) is not set or empty; "
+                            f"set it to the administrator's password, e.g. read -s {variable}; export {variable}")
+    return env[variable]
+
+
+def tls_verify(env: Mapping[str, str], ca_file: str | None = None, insecure: bool = False) -> bool | str:
+    """How to check an https server: ``ca_file``/``TUTORIAL_KIT_CA_FILE``, else False when told, else True."""
+    if insecure:
+        return False
+    if ca_file or env.get("TUTORIAL_KIT_CA_FILE"):
+        return ca_file or env["TUTORIAL_KIT_CA_FILE"]
+    return env.get("TUTORIAL_KIT_VERIFY", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def default_url(env: Mapping[str, str]) -> str:
+    """``TUTORIAL_KIT_URL``, else the URL of the kit's own background server for this home."""
+    if env.get("TUTORIAL_KIT_URL", "").strip():
+        return env["TUTORIAL_KIT_URL"].strip()
+    from .control import ServerControl, default_home
+
+    home = default_home(env)
+    try:
+        return ServerControl(home, env=env).url
+    except ServerControlError as err:
+        raise KitUsageError(f"no --url given, TUTORIAL_KIT_URL is not set, and the kit's server for {home} is "
+                            "not running: pass --url http://HOST:PORT/api of the server to use") from err
+
+
+# --- the roster ------------------------------------------------------------------------------
+
+def _replace_file(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` with mode 0600, replacing it in one step (never half a file)."""
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_roster(path: str | os.PathLike[str], accounts: Sequence[Account]) -> Path:
+    """Write ``username,password`` rows to ``path`` (mode 0600), replacing it in one step."""
+    target = Path(path)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["username", "password"])
+    writer.writerows([account.username, account.password] for account in accounts)
+    _replace_file(target, buffer.getvalue())
+    log.info("wrote the roster of %d account(s) to %s", len(accounts), target)
+    return target
+
+
+def read_roster(path: str | os.PathLike[str]) -> list[Account]:
+    """The accounts of a roster written by :func:`write_roster`."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as err:
+        raise KitUsageError(f"cannot read the roster {path}: {err.strerror or err}") from err
+    if rows and not {"username", "password"} <= set(rows[0]):
+        raise KitUsageError(f"{path} is not a roster: its first line must be 'username,password'")
+    return [Account(row["username"], row["password"]) for row in rows]
+
+
+# --- talking to the server ---------------------------------------------------------------------
+
+def _call(client: KitClient, action: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    """One admin action with debug off (a real FairCom server echoes passwords in debugInfo)."""
+    return client.call(action, dict(params) if params is not None else None, debug="none", **kwargs).raise_for_error().result
+
+
+@contextmanager
+def admin_session(url: str, username: str, password: str, *, verify: bool | str = True,
+                  timeout: float = 30.0) -> Iterator[KitClient]:
+    """A client logged in as the administrator; the session is deleted again on exit."""
+    with KitClient(url, username=username, password=password, verify=verify, timeout=timeout) as client:
+        _call(client, "createSession", {"username": username, "password": password}, auth_token=None)
+        try:
+            yield client
+        finally:
+            answer = client.call("deleteSession", debug="none")
+            if not answer.ok:
+                log.warning("could not end the administrator session: %s", answer.error_message)
+
+
+def _create_one(client: KitClient, name: str, description: str, existing: str,
+                password_factory: Callable[[], str]) -> Account | None:
+    password = password_factory()
+    try:
+        _call(client, "createAccount", {"username": name, "password": password, "description": description})
+        return Account(name, password)
+    except JsonActionError as err:
+        if err.error_code == _UNKNOWN_ACTION:
+            raise KitUsageError(f"{client.url} has no createAccount action (a real FairCom server manages accounts "
+                                "with its own administration tools): create the accounts there") from err
+        if err.error_code == _ACCOUNT_EXISTS and existing == "fail":
+            err.add_note("to leave existing accounts alone use existing='skip', to give them new passwords "
+                         "existing='reset' (--existing skip|reset on the command line)")
+        if err.error_code != _ACCOUNT_EXISTS or existing == "fail":
+            raise
+    if existing == "skip":
+        log.info("account %s exists already: skipped", name)
+        return None
+    _call(client, "alterAccount", {"username": name, "password": password})
+    log.info("account %s exists already: its password was reset", name)
+    return Account(name, password)
+
+
+def create_accounts(client: KitClient, names: Sequence[str], *, description: str = DEFAULT_DESCRIPTION,
+                    existing: str = "fail", password_factory: Callable[[], str] = generate_password,
+                    ) -> Iterator[Account]:
+    """Create ``names`` one by one, yielding each account as soon as the server has it.
+
+    ``existing`` says what to do with a name that is taken: ``"fail"`` (raise JsonActionError),
+    ``"skip"`` (leave it, yield nothing) or ``"reset"`` (give it a new password with alterAccount).
+    """
+    if existing not in EXISTING_POLICIES:
+        raise KitUsageError(f"existing={existing!r}: choose one of {', '.join(EXISTING_POLICIES)}")
+    for name in names:
+        account = _create_one(client, name, description, existing, password_factory)
+        if account is not None:
+            yield account
+
+
+@dataclass(frozen=True)
+class ProvisionResult:
+    """What :func:`provision` did: the accounts in the roster, the names skipped, and the roster."""
+
+    accounts: tuple[Account, ...]
+    skipped: tuple[str, ...]
+    roster: Path
+
+
+def provision(url: str, names: Sequence[str], roster: str | os.PathLike[str], *, admin_username: str = "ADMIN",
+              admin_password: str, verify: bool | str = True, description: str = DEFAULT_DESCRIPTION,
+              existing: str = "fail", overwrite: bool = False) -> ProvisionResult:
+    """Create an account for each of ``names`` on ``url`` and write their roster.
+
+    The roster is refused before anything is created if it exists (unless ``overwrite``). When a
+    creation fails half-way, the accounts made until then are still written to the roster, and
+    the exception carries a note saying so.
+    """
+    names, roster_path = check_names(names), Path(roster)
+    if roster_path.exists() and not overwrite:
+        raise KitUsageError(f"{roster_path} exists: it may hold the only copy of earlier passwords. "
+                            "Choose another --roster file, or pass --force to replace it.")
+    if not roster_path.parent.is_dir():
+        raise KitUsageError(f"the folder of the roster {roster_path} does not exist")
+    created: list[Account] = []
+    try:
+        with admin_session(url, admin_username, admin_password, verify=verify) as client:
+            created.extend(create_accounts(client, names, description=description, existing=existing))
+    except Exception as err:
+        if created:
+            write_roster(roster_path, created)
+            err.add_note(f"the {len(created)} account(s) created before this are in {roster_path}")
+        raise
+    write_roster(roster_path, created)
+    made = {account.username.upper() for account in created}
+    return ProvisionResult(tuple(created), tuple(n for n in names if n.upper() not in made), roster_path)
+
+
+# --- the room ------------------------------------------------------------------------------
+
+def _fingerprint(token: str) -> str:
+    """A short one-way fingerprint of a token: the snapshot never holds an API key itself."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class LearnerRow:
+    """One learner in the room."""
+
+    username: str
+    live_sessions: int
+    permanent_sessions: int
+    revoked: int
+    last_request: str | None
+
+    @property
+    def has_api_key(self) -> bool:
+        """True when the learner holds at least one live permanent session."""
+        return self.permanent_sessions > 0
+
+
+@dataclass(frozen=True)
+class RoomSnapshot:
+    """Fingerprints of each learner's live API keys, and of those revoked since the first snapshot."""
+
+    permanent: dict[str, frozenset[str]] = field(default_factory=dict)
+    revoked: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (sorted lists)."""
+        return {"version": 1,
+                "permanent": {k: sorted(v) for k, v in sorted(self.permanent.items())},
+                "revoked": {k: sorted(v) for k, v in sorted(self.revoked.items())}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RoomSnapshot:
+        """The snapshot :meth:`to_json` wrote."""
+        return cls({k: frozenset(v) for k, v in data.get("permanent", {}).items()},
+                   {k: frozenset(v) for k, v in data.get("revoked", {}).items()})
+
+
+def _group_sessions(sessions: Sequence[Mapping[str, Any]], exclude: set[str]) -> dict[str, list[Mapping[str, Any]]]:
+    by_learner: dict[str, list[Mapping[str, Any]]] = {}
+    for session in sessions:
+        if session.get("authToken") not in exclude:
+            by_learner.setdefault(str(session.get("username", "")).upper(), []).append(session)
+    return by_learner
+
+
+def summarize_room(sessions: Sequence[Mapping[str, Any]], learners: Sequence[str] | None = None,
+                   previous: RoomSnapshot | None = None, *, exclude_tokens: Sequence[str] = (),
+                   exclude_users: Sequence[str] = ()) -> tuple[list[LearnerRow], RoomSnapshot]:
+    """Rows for the room from ``describeSessions``'s session objects, and the next snapshot.
+
+    ``learners`` fixes who is listed, in that order (a learner without sessions gets a row of
+    zeros); None lists everyone seen in ``sessions`` except ``exclude_users``, by name.
+    ``exclude_tokens`` (the trainer's own session) are not counted. A learner's API key that was
+    in ``previous`` and is gone now counts as revoked, and stays counted in later snapshots.
+    """
+    previous = previous or RoomSnapshot()
+    by_learner = _group_sessions(sessions, set(exclude_tokens))
+    skip = {name.upper() for name in exclude_users}
+    names = list(learners) if learners is not None else sorted(
+        {str(s[0].get("username")) for key, s in by_learner.items() if key not in skip}, key=str.upper)
+    rows, permanent, revoked = [], {}, dict(previous.revoked)
+    for name in names:
+        key, own = name.upper(), by_learner.get(name.upper(), [])
+        keys_now = frozenset(_fingerprint(str(s.get("authToken"))) for s in own if s.get("permanentSession") is True)
+        gone = previous.permanent.get(key, frozenset()) - keys_now
+        revoked[key] = previous.revoked.get(key, frozenset()) | gone
+        permanent[key] = keys_now
+        stamps = [str(s["sessionLastAccessedTimestamp"]) for s in own if s.get("sessionLastAccessedTimestamp")]
+        rows.append(LearnerRow(name, len(own), len(keys_now), len(revoked[key]), max(stamps, default=None)))
+    return rows, RoomSnapshot({k: v for k, v in permanent.items() if v}, {k: v for k, v in revoked.items() if v})
+
+
+def format_room(rows: Sequence[LearnerRow]) -> str:
+    """The rows as a plain-text table, with a one-line summary under it."""
+    header = ("learner", "live sessions", "API key", "revoked", "last request (UTC)")
+    body = [(r.username, str(r.live_sessions), "yes" if r.has_api_key else "-", str(r.revoked),
+             r.last_request or "-") for r in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i in (0, 4) else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(line, widths))).rstrip() for line in [header, *body]]
+    with_key = sum(r.has_api_key for r in rows)
+    revoked = sum(r.revoked > 0 for r in rows)
+    lines.append(f"{len(rows)} learner(s): {sum(r.live_sessions > 0 for r in rows)} with a live session, "
+                 f"{with_key} holding an API key, {revoked} revoked one")
+    return "\n".join(lines)
+
+
+def load_snapshot(path: str | os.PathLike[str]) -> RoomSnapshot | None:
+    """The snapshot saved at ``path``, or None when there is none yet."""
+    try:
+        return RoomSnapshot.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, AttributeError, TypeError) as err:
+        raise KitUsageError(f"{path} is not a room snapshot ({err}); delete it to start a new one") from err
+
+
+def save_snapshot(path: str | os.PathLike[str], snapshot: RoomSnapshot) -> None:
+    """Save ``snapshot`` at ``path`` (mode 0600), replacing the previous one in one step."""
+    _replace_file(Path(path), json.dumps(snapshot.to_json(), indent=1) + "\n")
+
+
+def _accounts_on_server(client: KitClient) -> list[str] | None:
+    """Every account name, or None when the server refuses listAccounts (a real FairCom server has none)."""
+    try:
+        result = _call(client, "listAccounts")
+    except JsonActionError as err:
+        log.info("listAccounts refused (%s): listing everyone who has a session", err.error_code)
+        return None
+    return [str(account["username"]) for account in result.get("accounts", [])]
+
+
+def room(url: str, *, admin_username: str = "ADMIN", admin_password: str, verify: bool | str = True,
+         learners: Sequence[str] | None = None, snapshot: str | os.PathLike[str] | None = None) -> list[LearnerRow]:
+    """Look at the room on ``url``: one row per learner (see :func:`summarize_room`).
+
+    ``learners``: who to list (a roster's usernames); None = every account but the administrator's
+    (or, on a server without listAccounts, everyone with a session). ``snapshot``: a file that keeps
+    the fingerprints of API keys between calls, so that revoked keys can be counted.
+    """
+    previous = load_snapshot(snapshot) if snapshot is not None else None
+    with admin_session(url, admin_username, admin_password, verify=verify) as client:
+        sessions = _call(client, "describeSessions")["sessions"]
+        if learners is None:
+            accounts = _accounts_on_server(client)
+            learners = [n for n in accounts if n.upper() != admin_username.upper()] if accounts is not None else None
+        own_token = client.auth_token or ""
+    rows, current = summarize_room(sessions, learners, previous, exclude_tokens=[own_token],
+                                   exclude_users=[admin_username])
+    if snapshot is not None:
+        save_snapshot(snapshot, current)
+    return rows
