@@ -126,6 +126,10 @@ def _transport_error(exc: httpx.TransportError, url: str) -> KitTransportError:
     )
 
 
+#: actions that work without a session (the convenience methods log in for every other one)
+_TOKENLESS_ACTIONS = frozenset({"createSession", "pingSession", "listServices"})
+
+
 class KitClient:
     """A client for one jsonAction server, built on one keep-alive :class:`httpx.Client`.
 
@@ -140,6 +144,9 @@ class KitClient:
       test server's CA), an :class:`ssl.SSLContext`, or False (a local test server only).
     - ``timeout``: seconds to wait for connect/read/write.
     - ``transport``: an httpx transport (``httpx.MockTransport`` in tests).
+    - ``debug``: the ``debug`` property the convenience methods and :meth:`call` with an action
+      name send (``"none"`` for short answers); None sends none, so the server's default applies.
+      A whole request dict is always sent as written.
 
     Use it as a context manager or call :meth:`close` (idempotent) when done.
     """
@@ -154,6 +161,7 @@ class KitClient:
         verify: bool | str | PathLike[str] | ssl.SSLContext = True,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        debug: str | None = None,
     ) -> None:
         parts = urlsplit(str(url))
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -164,6 +172,7 @@ class KitClient:
         self.auth_token = auth_token
         self.verify = verify
         self.timeout = timeout
+        self.debug = debug
         self._http = httpx.Client(
             verify=_ssl_context(verify),
             timeout=httpx.Timeout(timeout),
@@ -245,6 +254,8 @@ class KitClient:
                 body["params"] = dict(params)
             if auth_token is USE_DEFAULT:
                 auth_token = self.auth_token
+            if debug is USE_DEFAULT and self.debug is not None:
+                debug = self.debug
         elif isinstance(request, Mapping):
             if params is not None:
                 raise KitUsageError("call() takes params= only with an action name, not with a request dict")
@@ -309,7 +320,15 @@ class KitClient:
     # --- convenience methods: one per admin action; they raise JsonActionError by default ----
 
     def _action(self, action: str, params: dict[str, Any] | None, check: bool, **call_kw: Any) -> Response:
-        """Call an admin action; raise JsonActionError on a non-zero errorCode when ``check``."""
+        """Call an admin action; raise JsonActionError on a non-zero errorCode when ``check``.
+
+        An action that needs a session, called while the client holds no token but knows a
+        username and password, logs in first (one createSession), as SDKs usually do.
+        """
+        if (action not in _TOKENLESS_ACTIONS and "auth_token" not in call_kw and self.auth_token is None
+                and self.username is not None and self._password is not None):
+            logger.debug("no token for %s: logging in as %s first", action, self.username)
+            self.create_session()
         response = self.call(action, params, **call_kw)
         return response.raise_for_error() if check else response
 

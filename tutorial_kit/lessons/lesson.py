@@ -14,12 +14,15 @@ from __future__ import annotations
 import html
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from .._exceptions import JsonActionError, KitError
+from .._exceptions import ConfigFileError, JsonActionError, KitError
 from .._process import read_state
 from .._status import FLAG
+from ..server.config import load_config
 from ..control import RemoteControl, ServerControl, control_from_env
 from .catalog import MILESTONES, LessonInfo, lesson_info
 from .checks import LessonChecks
@@ -41,7 +44,7 @@ class Lesson(LessonChecks):
         self.server = server
         self.env = env
         self.remote = isinstance(server, RemoteControl)
-        self.client = server.client()
+        self.client = server.client(debug="none")
         self.notes: list[Note] = []
         self._checker_client: Any = None
 
@@ -77,6 +80,17 @@ class Lesson(LessonChecks):
         where = status.text.splitlines()[2] if len(status.text.splitlines()) > 2 else ""
         return Note(f"{where}\n\n{section}")
 
+    def try_services_text(self, text: str) -> Note:
+        """Check a services.json text as the server does at start, without touching the real file."""
+        with tempfile.TemporaryDirectory(prefix="kit-try-") as tmp:
+            path = Path(tmp) / "services.json"
+            path.write_text(text, encoding="utf-8")
+            try:
+                load_config(path)
+            except ConfigFileError as err:
+                return Note("The server would refuse to start:\n" + err.message.replace(str(path), "services.json"), "warning")
+        return Note("The server would accept this services.json.")
+
     def start_over(self) -> Note:
         """Give back a fresh server: no sessions, no API keys, flag off, progress cleared."""
         if self.remote:
@@ -103,7 +117,7 @@ class Lesson(LessonChecks):
         """A client with the kit's own session (one, reused) for reading the server's state."""
         seen = self._progress_file()
         if self._checker_client is None:
-            self._checker_client = self.server.client()
+            self._checker_client = self.server.client(debug="none")
         client = self._checker_client
         if seen.check_token and client.with_token(seen.check_token).ping_session(check=False).ok:
             client.auth_token = seen.check_token
@@ -123,14 +137,16 @@ class Lesson(LessonChecks):
 
     def progress(self) -> ProgressView:
         """The course's milestones, ticked from what the server says now and what the kit saw."""
-        seen = self._progress_file()
         try:
-            self._observe(seen)
+            self._observe()
         except KitError as err:
             log.info("progress: could not read the server's state: %s", err)
+        seen = self._progress_file()
         return ProgressView(tuple((m.label, m.lesson, m.key in seen.done) for m in MILESTONES), self.info.number)
 
-    def _observe(self, seen: ProgressFile) -> None:
+    def _observe(self) -> None:
+        """Record the milestones the server's state shows now."""
+        seen = self._progress_file()
         if self.client.ping_session(check=False).ok:
             seen.mark("server")
         defaults = self.client.list_services().result.get("jsonActionApiDefaults", {})
