@@ -73,7 +73,11 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"tutorial-kit serve: {err}", file=sys.stderr)
         return EXIT_CONFIG
     except OSError as err:
-        print(f"tutorial-kit serve: cannot listen on {args.host} port {args.port}: {err.strerror}. "
+        port = getattr(err, "port", None)  # set by the server when binding failed
+        if port is None:
+            print(f"tutorial-kit serve: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"tutorial-kit serve: cannot listen on {args.host} port {port}: {err.strerror}. "
               "Stop the other program using it, or choose another port with --port (0 picks a free one).",
               file=sys.stderr)
         return EXIT_ERROR

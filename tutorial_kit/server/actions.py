@@ -80,8 +80,9 @@ async def create_session(b: Backend, ctx: CallContext) -> SessionsResult:
     token = b.issue_token()
     session = Session(token, b.next_seq(), account.username, account.name_key, b.resolve_settings(settings),
                       permanent, now, now, ip, b.host)
-    if permanent:
-        b.store.insert_session(SessionRow(token, session.seq, account.name_key, settings, now, now, ip))
+    if permanent:  # the resolved settings: later edits of services.json do not change this session
+        stored = {k: v for k, v in session.settings.items() if k != "idleConnectionTimeoutSeconds"}
+        b.store.insert_session(SessionRow(token, session.seq, account.name_key, stored, now, now, ip))
     b.sessions.add(session)
     ctx.response_token = token
     return SessionsResult([session], single=True)

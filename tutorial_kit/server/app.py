@@ -4,11 +4,19 @@ Both transports hand the raw request text to the same :class:`~.envelope.Dispatc
 ``/api`` and on every path under it is a jsonAction request; a WebSocket upgrade on those paths
 opens a socket where each text message is one request. Anything else on ``/api`` gets HTTP 405
 with an envelope that says to POST JSON.
+
+The HTTP server talks to :class:`ApiServer` (see :func:`make_server`): a POST on the API paths is
+the hot path, answered there without tornado's per-request handler machinery; every other request
+goes on to the tornado :class:`~tornado.web.Application` of :func:`make_app`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
+import time
+from collections.abc import Awaitable
 from typing import Any
 
 from tornado import httputil, web, websocket
@@ -17,7 +25,7 @@ from tornado.routing import PathMatches, Rule
 from .envelope import Dispatcher
 from .errors import ErrorCode
 
-__all__ = ["make_app"]
+__all__ = ["make_app", "make_server", "ApiServer"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +38,13 @@ def _too_large(limit: int) -> str:
         f"The request body is larger than this server's limit of {limit} bytes: send a smaller "
         "request (the limit is the --max-body-bytes option of tutorial-kit serve)."
     )
+
+
+def _byte_size(message: str | bytes) -> int:
+    """The message's size in UTF-8 bytes, as the limit counts it (isascii() is O(1))."""
+    if isinstance(message, bytes) or message.isascii():
+        return len(message)
+    return len(message.encode("utf-8", "surrogatepass"))
 
 
 @web.stream_request_body
@@ -88,8 +103,14 @@ class ApiSocket(websocket.WebSocketHandler):
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
 
+    def open(self, *args: Any) -> None:
+        self.settings["open_sockets"].add(self)  # so that stopping the server can close it
+
+    def on_close(self) -> None:
+        self.settings["open_sockets"].discard(self)
+
     async def on_message(self, message: str | bytes) -> None:
-        if len(message) > self.max_body_bytes:
+        if _byte_size(message) > self.max_body_bytes:
             body = self.dispatcher.error_body(ErrorCode.BODY_TOO_LARGE, _too_large(self.max_body_bytes))
         else:
             body = self.dispatcher.handle(message, self.request.remote_ip or "")
@@ -120,4 +141,154 @@ def make_app(dispatcher: Dispatcher, max_body_bytes: int) -> web.Application:
         ],
         websocket_max_message_size=max(4 * max_body_bytes, 4 * 1024 * 1024),
         compress_response=False,
+        open_sockets=set(),
     )
+
+
+async def close_websockets(delegate: Any, timeout: float = 1.0) -> None:
+    """Close the open WebSockets of ``delegate`` (what make_app or make_server returned).
+
+    Each gets a close frame ("going away"); a client that does not answer it within ``timeout``
+    seconds has its connection closed. The HTTPServer's close_all_connections does not reach
+    upgraded connections, so without this they would outlive the server.
+    """
+    app = getattr(delegate, "app", delegate)
+    sockets: set[ApiSocket] = app.settings.get("open_sockets", set())
+    closing = [(handler, handler.ws_connection) for handler in list(sockets)]
+    for handler, _ in closing:
+        handler.close(1001, "the server is stopping")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while sockets and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    for handler, connection in closing:
+        if handler in sockets and connection is not None:
+            connection.stream.close()
+
+
+def make_server(dispatcher: Dispatcher, max_body_bytes: int) -> "ApiServer":
+    """What the HTTP server runs: :class:`ApiServer` in front of :func:`make_app`'s application."""
+    return ApiServer(make_app(dispatcher, max_body_bytes), dispatcher, max_body_bytes)
+
+
+_API_RE = re.compile(_API_PATH)  # matched against the path without the query, as PathMatches does
+_OK_LINE = httputil.ResponseStartLine("HTTP/1.1", 200, "OK")
+_date_cache: list[Any] = [0, ""]
+
+
+def _http_date() -> str:
+    """The Date header value, formatted once per second."""
+    now = int(time.time())
+    if now != _date_cache[0]:
+        _date_cache[0], _date_cache[1] = now, httputil.format_timestamp(now)
+    return _date_cache[1]
+
+
+def _body_already_read(conn: httputil.HTTPConnection, headers: httputil.HTTPHeaders) -> bool:
+    """True when the whole Content-Length body already sits in the connection's read buffer.
+
+    Reads tornado's IOStream buffer size; if that ever changes, this says False and the body
+    timeout simply stays on.
+    """
+    length = headers.get("Content-Length")
+    if length is None or not (length.isascii() and length.isdigit()) or not hasattr(conn, "set_body_timeout"):
+        return False
+    buffered = getattr(getattr(conn, "stream", None), "_read_buffer_size", None)
+    return isinstance(buffered, int) and buffered >= int(length)
+
+
+class ApiServer(httputil.HTTPServerConnectionDelegate):
+    """The HTTP server's delegate: jsonAction POSTs are answered here, everything else by ``app``.
+
+    A POST on ``/api`` or a path under it (and not a WebSocket upgrade) is the server's hot path,
+    so it skips tornado's RequestHandler machinery (routing objects, a handler and a coroutine per
+    request, streamed-body futures): the body is collected as it arrives (nothing past the size
+    limit is kept, and an oversized body still gets its 12028 envelope), the dispatcher answers,
+    and the answer goes out with Content-Type, Content-Length and Date. Keep-alive, HTTP/1.0,
+    chunked request bodies and ``Expect: 100-continue`` are handled by tornado's connection as
+    before. Every other request (405s, WebSocket upgrades, other paths) goes to the tornado
+    application unchanged, the way tornado's own router hands requests on.
+    """
+
+    def __init__(self, app: web.Application, dispatcher: Dispatcher, max_body_bytes: int) -> None:
+        self.app = app
+        self.dispatcher = dispatcher
+        self.max_body_bytes = max_body_bytes
+
+    def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
+        return _ApiMessage(self, server_conn, request_conn)
+
+
+class _ApiMessage(httputil.HTTPMessageDelegate):
+    """One request on a connection: answered directly, or handed to the application."""
+
+    __slots__ = ("server", "server_conn", "conn", "delegate", "chunks", "size", "task")
+
+    def __init__(self, server: ApiServer, server_conn: object, conn: httputil.HTTPConnection) -> None:
+        self.server = server
+        self.server_conn = server_conn
+        self.conn = conn
+        self.delegate: httputil.HTTPMessageDelegate | None = None
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.task: asyncio.Future[None] | None = None
+
+    def headers_received(self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+                         headers: httputil.HTTPHeaders) -> Awaitable[None] | None:
+        assert isinstance(start_line, httputil.RequestStartLine)
+        if (start_line.method == "POST" and _API_RE.match(start_line.path.partition("?")[0]) is not None
+                and headers.get("Upgrade", "").lower() != "websocket"):
+            if _body_already_read(self.conn, headers):
+                # The server's body timeout guards a body that is slow to arrive; this one has
+                # arrived, so skip the timer (a timer per request is a good share of the cost).
+                self.conn.set_body_timeout(None)  # type: ignore[attr-defined, arg-type]
+            return None
+        self.delegate = self.server.app.start_request(self.server_conn, self.conn)
+        return self.delegate.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        if self.delegate is not None:
+            return self.delegate.data_received(chunk)
+        self.size += len(chunk)
+        if self.size <= self.server.max_body_bytes:
+            self.chunks.append(chunk)
+        elif self.chunks:
+            self.chunks = []  # over the limit: keep reading, keep nothing
+        return None
+
+    def finish(self) -> None:
+        if self.delegate is not None:
+            self.delegate.finish()
+            return
+        server = self.server
+        if self.size > server.max_body_bytes:
+            self._answer(server.dispatcher.error_body(ErrorCode.BODY_TOO_LARGE, _too_large(server.max_body_bytes)))
+            return
+        chunks = self.chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        # tornado's HTTP1Connection carries the HTTPServer's request context (remote_ip among it)
+        client_ip = getattr(getattr(self.conn, "context", None), "remote_ip", None) or ""
+        answer = server.dispatcher.handle(body, client_ip)
+        if isinstance(answer, bytes):
+            self._answer(answer)
+        else:
+            self.task = asyncio.ensure_future(self._answer_later(answer))
+
+    async def _answer_later(self, pending: Awaitable[bytes]) -> None:
+        self._answer(await pending)
+
+    def _answer(self, body: bytes) -> None:
+        headers = httputil.HTTPHeaders()
+        headers["Content-Type"] = _JSON
+        headers["Content-Length"] = str(len(body))
+        headers["Date"] = _http_date()
+        if len(body) > 65536:  # written apart from the headers, so that it is not copied to join them
+            self.conn.write_headers(_OK_LINE, headers)
+            self.conn.write(body)
+        else:  # one write, one send
+            self.conn.write_headers(_OK_LINE, headers, body)
+        self.conn.finish()
+
+    def on_connection_close(self) -> None:
+        if self.delegate is not None:
+            self.delegate.on_connection_close()

@@ -68,6 +68,7 @@ class Backend:
         hash_executor: Executor | None = None,
     ) -> None:
         self.config = config
+        self._defaults_cache: tuple[RunningConfig, dict[str, Any]] | None = None
         self.store = store
         self.reproducible = reproducible
         self.clock = clock or (reproducible.clock if reproducible else time.time)
@@ -86,16 +87,32 @@ class Backend:
             retention_period=config.default("defaultRetentionPeriod"),
         )
         self._seq = store.max_session_seq()
+        self._unrendered: list[Session] = []  # loaded at start, JSON not rendered yet (last first)
         self._load_permanent_sessions()
 
     def _load_permanent_sessions(self) -> None:
+        """Load the permanent sessions. Their JSON is not rendered here: see :meth:`render_loaded`."""
         accounts = {row.name_key: row for row in self.store.accounts()}
         for row in self.store.sessions():
             account = accounts.get(row.name_key)
             if account is None:
                 continue
-            self.sessions.add(self._session_from_row(row, account.username))
+            session = self._session_from_row(row, account.username)
+            self.sessions.add(session)
+            self._unrendered.append(session)
         log.info("loaded %d permanent session(s)", len(self.sessions))
+
+    def render_loaded(self, batch: int = 500) -> bool:
+        """Render the JSON of up to ``batch`` sessions loaded at start; True while some remain.
+
+        The server calls this between requests once it is listening, so a start with 10,000
+        permanent sessions is not slowed by rendering them, nor is the first describeSessions.
+        (A session renders itself on first use anyway; this only does it ahead of time.)
+        """
+        pending = self._unrendered
+        for _ in range(min(batch, len(pending))):
+            pending.pop().to_json()
+        return bool(pending)
 
     def _session_from_row(self, row: SessionRow, username: str) -> Session:
         settings = self.resolve_settings(row.settings)
@@ -104,20 +121,30 @@ class Backend:
 
     def resolve_settings(self, given: dict[str, Any]) -> dict[str, Any]:
         """The ten session settings: given values, else the running defaults, else the kit's."""
+        out = self._setting_defaults().copy()  # the ten names, in order
+        for name, value in given.items():
+            if name in out:
+                out[name] = value
+        if out["defaultDebug"] not in ("none", "max"):
+            out["defaultDebug"] = "max"
+        return out
+
+    def _setting_defaults(self) -> dict[str, Any]:
+        """The running defaults of the ten settings, worked out once per configuration
+        (loading 10,000 permanent sessions at start resolves 10,000 settings)."""
+        cached = self._defaults_cache
+        if cached is not None and cached[0] is self.config:
+            return cached[1]
         fallback = {"description": "", "defaultVariantFormat": "json"}
         names = ("description", "defaultDatabaseName", "defaultOwnerName", "defaultBinaryFormat",
                  "defaultVariantFormat", "defaultResponseOptions", "idleConnectionTimeoutSeconds",
                  "idleCursorTimeoutSeconds", "defaultApi", "defaultDebug")
-        out = {}
+        defaults = {}
         for name in names:
-            if name in given:
-                out[name] = given[name]
-            else:
-                value = self.config.default(name)
-                out[name] = fallback.get(name) if value is None else value
-        if out["defaultDebug"] not in ("none", "max"):
-            out["defaultDebug"] = "max"
-        return out
+            value = self.config.default(name)
+            defaults[name] = fallback.get(name) if value is None else value
+        self._defaults_cache = (self.config, defaults)
+        return defaults
 
     def issue_token(self) -> str:
         """A fresh token that no live session has."""

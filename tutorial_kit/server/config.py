@@ -167,7 +167,7 @@ def _check(path: Path, data: Any, warnings: list[str]) -> RunningConfig:
         raise _fail(path, "the top level", "must be a JSON object ({...})")
     known_top = {"listeners", "apiRoot", "jsonActionApiDefaults"}
     warnings += [f'{path}: unknown property "{key}" is ignored' for key in data if key not in known_top]
-    listeners = _check_listeners(path, data.get("listeners", DEFAULT_SERVICES["listeners"]))
+    listeners = _check_listeners(path, data.get("listeners", DEFAULT_SERVICES["listeners"]), warnings)
     api_root = data.get("apiRoot", "./api")
     if not isinstance(api_root, str):
         raise _fail(path, "apiRoot", "must be a string")
@@ -180,7 +180,10 @@ def _check(path: Path, data: Any, warnings: list[str]) -> RunningConfig:
     return RunningConfig(str(path), tuple(listeners), api_root, copy.deepcopy(defaults), tuple(warnings))
 
 
-def _check_listeners(path: Path, items: Any) -> list[Listener]:
+_LISTENER_KEYS = ("serviceName", "description", "port", "protocol", "enabled", "tls")
+
+
+def _check_listeners(path: Path, items: Any, warnings: list[str]) -> list[Listener]:
     if not isinstance(items, list):
         raise _fail(path, "listeners", "must be an array of listener objects")
     out = []
@@ -188,6 +191,7 @@ def _check_listeners(path: Path, items: Any) -> list[Listener]:
         where = f"listeners[{index}]"
         if not isinstance(item, dict):
             raise _fail(path, where, "must be an object")
+        warnings += [f'{path}: unknown property "{where}.{key}" is ignored' for key in item if key not in _LISTENER_KEYS]
         name = item.get("serviceName", f"listener{index}")
         port = item.get("port")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
@@ -202,6 +206,9 @@ def _check_listeners(path: Path, items: Any) -> list[Listener]:
         if protocol == "https":
             tls = item.get("tls", {})
             cert = tls.get("serverCertificateFilename") if isinstance(tls, dict) else None
+            if isinstance(tls, dict):
+                warnings += [f'{path}: unknown property "{where}.tls.{key}" is ignored'
+                             for key in tls if key != "serverCertificateFilename"]
             if enabled and not isinstance(cert, str):
                 raise _fail(path, f"{where}.tls.serverCertificateFilename", "must name the PEM file (certificate and key)")
         out.append(Listener(str(name), port, protocol, enabled, cert, item))
@@ -227,17 +234,21 @@ def _check_defaults(path: Path, defaults: dict[str, Any]) -> list[str]:
             if not isinstance(value, bool):
                 raise _fail(path, where, f"must be true or false without quotes, not {json.dumps(value)}")
         elif key == "defaultResponseOptions":
-            _check_response_options(path, where, value)
+            warnings += _check_response_options(path, where, value)
         else:
             warnings.append(f'{path}: unknown property "{where}" is ignored')
     return warnings
 
 
-def _check_response_options(path: Path, where: str, value: Any) -> None:
+def _check_response_options(path: Path, where: str, value: Any) -> list[str]:
     if not isinstance(value, dict):
         raise _fail(path, where, "must be an object")
+    warnings = []
     for key, item in value.items():
         allowed = _RESPONSE_OPTIONS.get(key)
-        if allowed is not None and item not in allowed:
+        if allowed is None:
+            warnings.append(f'{path}: unknown property "{where}.{key}" is ignored')
+        elif item not in allowed:
             names = ", ".join(f'"{v}"' for v in allowed)
             raise _fail(path, f"{where}.{key}", f"must be one of {names}, not {json.dumps(item)}")
+    return warnings

@@ -31,13 +31,15 @@ _DEBUG_MODES = {"none": "none", "min": "min", "max": "max", "maxonerror": "maxOn
 _MASK: str = choice("password_mask")
 _EXAMPLE = '{"api": "admin", "action": "pingSession"}'
 _MAX_DEPTH = 64
+#: one compact encoder (json.dumps with separators= builds a new encoder on every call)
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 _ACTION_NAMES = sorted(spec.name for spec in ACTIONS.values())
 
 
 class _Request:
     """What the envelope said, as far as it could be read (also used for error answers)."""
 
-    __slots__ = ("data", "token", "has_request_id", "debug", "supplied", "duplicates", "warnings")
+    __slots__ = ("data", "token", "has_request_id", "debug", "supplied", "duplicates", "warnings", "session")
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
@@ -47,6 +49,7 @@ class _Request:
         self.supplied: dict[str, Any] = {}
         self.duplicates: tuple[str, ...] = ()
         self.warnings: list[dict[str, Any]] = []
+        self.session: Any = None  # the caller's session once its token is checked (its defaultDebug applies)
 
 
 def _mask_passwords(value: Any) -> Any:
@@ -124,6 +127,7 @@ class Dispatcher:
             req.supplied["apiVersion"] = "1.0"
         ctx = CallContext(params, client_ip, token=req.token, warnings=req.warnings, duplicate_keys=req.duplicates)
         self._check_token(spec, ctx)
+        req.session = ctx.session
         return spec, ctx
 
     def _parse(self, body: bytes | str, req: _Request) -> dict[str, Any]:
@@ -137,7 +141,8 @@ class Dispatcher:
             raise ApiError(ErrorCode.INVALID_VALUE, f"The body is not valid JSON: {err.message}. Send one JSON object, e.g. {_EXAMPLE}.") from None
         if not isinstance(parsed.value, dict):
             raise ApiError(ErrorCode.INVALID_VALUE, f"The body must be a JSON object, not {describe_json(parsed.value)}: send e.g. {_EXAMPLE}.")
-        if len(text) > 2 * _MAX_DEPTH and _too_deep(parsed.value):
+        # nesting deeper than _MAX_DEPTH needs more than _MAX_DEPTH brackets: counting them is cheap
+        if text.count("{") + text.count("[") > _MAX_DEPTH and _too_deep(parsed.value):
             raise ApiError(ErrorCode.INVALID_VALUE, f"The body nests objects or arrays more than {_MAX_DEPTH} levels deep: flatten it.")
         req.duplicates = tuple(parsed.duplicate_keys)
         for key in parsed.duplicate_keys:
@@ -196,7 +201,7 @@ class Dispatcher:
     def _debug_mode(self, req: _Request, ctx: CallContext | None, failed: bool) -> str:
         mode = req.debug
         if mode is None:
-            session = ctx.session if ctx is not None else None
+            session = ctx.session if ctx is not None else req.session
             mode = session.settings["defaultDebug"] if session else self.backend.config.default("defaultDebug")
             req.supplied["debug"] = mode
         if mode == "maxOnError":
@@ -246,18 +251,23 @@ class Dispatcher:
             out["errorCode"] = code
             out["errorMessage"] = message
             return json.dumps(out, indent=2).encode()
-        parts = []
+        # compact: pieces joined once (an answer listing 10,000 sessions is megabytes: copy it once)
+        pieces = ["{"]
         if token is not None:
-            parts.append('"authToken":' + json.dumps(token))
+            pieces += ('"authToken":', json.dumps(token), ",")
         if ok:
-            text = result.to_json() if isinstance(result, SessionsResult) else json.dumps(result, separators=(",", ":"))
-            parts.append('"result":' + text)
+            pieces.append('"result":')
+            if isinstance(result, SessionsResult):
+                pieces += result.json_parts()
+            else:
+                pieces.append(_COMPACT(result))
+            pieces.append(",")
         if req.has_request_id:
-            parts.append('"requestId":' + json.dumps(req.data["requestId"], separators=(",", ":")))
+            pieces += ('"requestId":', _COMPACT(req.data["requestId"]), ",")
         if mode == "min":
-            parts.append('"debugInfo":' + json.dumps(self._debug_info(req, mode), separators=(",", ":")))
-        parts.append(f'"errorCode":{code},"errorMessage":' + json.dumps(message))
-        return ("{" + ",".join(parts) + "}").encode()
+            pieces += ('"debugInfo":', _COMPACT(self._debug_info(req, mode)), ",")
+        pieces += (f'"errorCode":{code},"errorMessage":', json.dumps(message), "}")
+        return "".join(pieces).encode()
 
 
 def _too_deep(value: Any) -> bool:

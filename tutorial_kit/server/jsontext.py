@@ -8,6 +8,7 @@ messages into sentences a learner can act on, and notices keys that appear twice
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON: write a number or null")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e400: would be echoed back as Infinity, which is not JSON
+        raise ValueError(f"the number {text[:20]} is too large: write a smaller number")
+    return value
+
+
 def parse_json(text: str) -> ParsedJson:
     """Parse ``text`` strictly (no NaN/Infinity) and collect repeated keys.
 
@@ -104,7 +112,9 @@ def parse_json(text: str) -> ParsedJson:
         return obj
 
     try:
-        value = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant)
+        value = json.loads(
+            text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant, parse_float=_finite_float
+        )
     except json.JSONDecodeError as err:
         sentence, line, column, expected = describe_decode_error(text, err)
         raise JsonTextError(sentence, line, column, expected) from None

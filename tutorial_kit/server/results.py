@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .sessions import Session
+from .sessions import Session, extend_json
 
 __all__ = ["SessionsResult", "short_token"]
 
@@ -27,9 +27,16 @@ class SessionsResult:
         self.single = single
 
     def to_json(self) -> str:
+        return "".join(self.json_parts())
+
+    def json_parts(self) -> list[str]:
+        """:meth:`to_json` as pieces, for a caller that joins them into a larger text once."""
         if self.single:
-            return self.sessions[0].to_json()
-        return '{"sessions":[' + ",".join([s.to_json() for s in self.sessions]) + "]}"
+            return [self.sessions[0].to_json()]
+        out = ['{"sessions":[']
+        extend_json(out, self.sessions)
+        out.append("]}")
+        return out
 
     def to_obj(self) -> dict[str, Any]:
         if self.single:

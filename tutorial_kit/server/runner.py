@@ -12,6 +12,7 @@ import concurrent.futures
 import ipaddress
 import logging
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from typing import Any
 from tornado import httpserver, ioloop, netutil
 
 from .._exceptions import ConfigFileError
-from .app import make_app
+from .app import close_websockets, make_server
 from .backend import Backend
 from .config import Listener, RunningConfig, load_config
 from .envelope import Dispatcher
@@ -36,6 +37,15 @@ log = logging.getLogger(__name__)
 
 def services_path(home: Path) -> Path:
     return Path(home) / "config" / "services.json"
+
+
+def _bind(port: int, host: str) -> list[socket.socket]:
+    """Bind ``port``; a failure carries the port as ``err.port`` so that messages can name it."""
+    try:
+        return netutil.bind_sockets(port, host)
+    except OSError as err:
+        err.port = port  # type: ignore[attr-defined]
+        raise
 
 
 def _is_loopback(host: str) -> bool:
@@ -61,6 +71,7 @@ class ServerCore:
         self.https_port: int | None = None
         self._servers: list[httpserver.HTTPServer] = []
         self._flusher: ioloop.PeriodicCallback | None = None
+        self._renderer: asyncio.Handle | None = None
 
     async def start(self) -> None:
         """Read the configuration, open the store and listen. Raises ConfigFileError or OSError."""
@@ -72,16 +83,23 @@ class ServerCore:
         if http is None and https is None:
             raise ConfigFileError(f"{config.path}: no listener is enabled; set \"enabled\": true on http8080.",
                                   path=config.path, property_path="listeners")
-        sockets = []
-        if http is not None:
-            port = self.port_override if self.port_override is not None else http.port
-            sockets.append((netutil.bind_sockets(port, self.host), None))
-        if https is not None:
-            sockets.append((netutil.bind_sockets(https.port, self.host), self._tls_context(https)))
-        addresses = tuple(dict.fromkeys(s.getsockname()[0] for group, _ in sockets for s in group))
-        store = Store(self.home / "data" / "kit.sqlite3")
-        self.backend = Backend(config, store, ip_addresses=addresses, reproducible=reproducible)
-        app = make_app(Dispatcher(self.backend), self.max_body_bytes)
+        tls = self._tls_context(https) if https is not None else None  # before binding anything
+        sockets: list[tuple[list[socket.socket], ssl.SSLContext | None]] = []
+        try:
+            if http is not None:
+                port = self.port_override if self.port_override is not None else http.port
+                sockets.append((_bind(port, self.host), None))
+            if https is not None:
+                sockets.append((_bind(https.port, self.host), tls))
+            addresses = tuple(dict.fromkeys(s.getsockname()[0] for group, _ in sockets for s in group))
+            store = Store(self.home / "data" / "kit.sqlite3")
+            self.backend = Backend(config, store, ip_addresses=addresses, reproducible=reproducible)
+        except BaseException:  # a failed start must not keep a port bound
+            for group, _ in sockets:
+                for sock in group:
+                    sock.close()
+            raise
+        app = make_server(Dispatcher(self.backend), self.max_body_bytes)
         for group, tls in sockets:
             server = httpserver.HTTPServer(app, ssl_options=tls, max_body_size=2**40,
                                            idle_connection_timeout=300, body_timeout=60)
@@ -95,6 +113,13 @@ class ServerCore:
         flush_ms = choice("last_access_flush_seconds") * 1000 / 2
         self._flusher = ioloop.PeriodicCallback(self.backend.flush, flush_ms)
         self._flusher.start()
+        self._renderer = asyncio.get_running_loop().call_soon(self._render_loaded)
+
+    def _render_loaded(self) -> None:
+        """Render the permanent sessions loaded at start, a batch per loop turn, between requests."""
+        self._renderer = None
+        if self.backend is not None and self.backend.render_loaded():
+            self._renderer = asyncio.get_running_loop().call_soon(self._render_loaded)
 
     def _tls_context(self, listener: Listener) -> ssl.SSLContext:
         pem = (self.home / (listener.certificate_file or "")).resolve()
@@ -106,7 +131,8 @@ class ServerCore:
                 f"{services_path(self.home)}: listener {listener.service_name} names the certificate file {pem}, "
                 f"which cannot be used ({err}). Put the certificate and its private key in that one PEM file, "
                 "or set \"enabled\": false on the https listener.",
-                path=str(services_path(self.home)), property_path="listeners.tls.serverCertificateFilename",
+                path=str(services_path(self.home)),
+                property_path=f"listeners[{self.config.listeners.index(listener)}].tls.serverCertificateFilename",
             ) from None
         return context
 
@@ -127,9 +153,14 @@ class ServerCore:
         if self._flusher is not None:
             self._flusher.stop()
             self._flusher = None
+        if self._renderer is not None:
+            self._renderer.cancel()
+            self._renderer = None
         servers, self._servers = self._servers, []
         for server in servers:
             server.stop()
+        for delegate in {id(s.request_callback): s.request_callback for s in servers}.values():
+            await close_websockets(delegate)
         for server in servers:
             try:
                 await asyncio.wait_for(server.close_all_connections(), timeout=2)

@@ -2,11 +2,13 @@
 
 A :class:`SessionTable` holds every live session, temporary and permanent, in creation order. It
 knows nothing of HTTP or SQLite: the actions decide what to store. Each session keeps its JSON
-text pre-rendered around the last-access time, so describing 10,000 sessions is a string join.
+text rendered around the last-access time (from its first use on, so that loading 10,000 permanent
+sessions at start renders nothing), so describing 10,000 sessions is a string join.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import time
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["HostInfo", "Session", "SessionTable", "format_timestamp", "SESSION_KEYS"]
+__all__ = ["HostInfo", "Session", "SessionTable", "format_timestamp", "extend_json", "SESSION_KEYS"]
 
 #: The session object's keys, in the order every answer uses (the seed is the reference).
 SESSION_KEYS = (
@@ -29,6 +31,9 @@ SESSION_KEYS = (
 )
 
 _TS_CACHE: dict[int, str] = {}
+#: one compact encoder for every session (json.dumps with separators builds a new one per call)
+_COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+_LAST_ACCESS_KEY = ',"sessionLastAccessedTimestamp":"'
 
 
 def format_timestamp(when: float) -> str:
@@ -55,6 +60,24 @@ class HostInfo:
     server_name_port: str = "FAIRCOMS"
     sql_port: int = 6597
 
+    def to_dict(self) -> dict[str, Any]:
+        """The session object's last keys, which describe the host: the same in every session."""
+        return {
+            "defaultRetentionPolicy": self.retention_policy,
+            "defaultRetentionUnit": self.retention_unit,
+            "defaultRetentionPeriod": self.retention_period,
+            "hostname": self.hostname,
+            "hostUuid": self.host_uuid,
+            "hostIpAddresses": list(self.ip_addresses),
+            "hostServerNamePort": self.server_name_port,
+            "hostSQLPort": self.sql_port,
+        }
+
+    @functools.cached_property
+    def json_tail(self) -> str:
+        """:meth:`to_dict` as compact JSON text that continues an object: ``,"default...":...}``."""
+        return "," + _COMPACT(self.to_dict())[1:]
+
 
 @dataclass(eq=False)
 class Session:
@@ -73,16 +96,20 @@ class Session:
     _head: str = field(default="", repr=False)
     _tail: str = field(default="", repr=False)
 
-    def __post_init__(self) -> None:
-        self.render()
-
     @property
     def idle_timeout(self) -> int:
         return self.settings["idleConnectionTimeoutSeconds"]
 
     def to_dict(self) -> dict[str, Any]:
         """The session object, keys in the contract's order."""
-        s, h = self.settings, self.host
+        out = self._own_dict()
+        out["sessionLastAccessedTimestamp"] = format_timestamp(self.last_access)
+        out.update(self.host.to_dict())
+        return out
+
+    def _own_dict(self) -> dict[str, Any]:
+        """The keys before sessionLastAccessedTimestamp: what the session itself says."""
+        s = self.settings
         return {
             "authToken": self.token,
             "username": self.username,
@@ -99,27 +126,37 @@ class Session:
             "transformBufferInitialBytes": 0,
             "permanentSession": self.permanent,
             "sessionStartTimestamp": format_timestamp(self.started),
-            "sessionLastAccessedTimestamp": format_timestamp(self.last_access),
-            "defaultRetentionPolicy": h.retention_policy,
-            "defaultRetentionUnit": h.retention_unit,
-            "defaultRetentionPeriod": h.retention_period,
-            "hostname": h.hostname,
-            "hostUuid": h.host_uuid,
-            "hostIpAddresses": list(h.ip_addresses),
-            "hostServerNamePort": h.server_name_port,
-            "hostSQLPort": h.sql_port,
         }
 
     def render(self) -> None:
-        """Pre-render the compact JSON around the last-access time (call after any change)."""
-        text = json.dumps(self.to_dict(), separators=(",", ":"))
-        marker = '"sessionLastAccessedTimestamp":"'
-        cut = text.index(marker) + len(marker)
-        self._head, self._tail = text[:cut], text[cut + 19:]
+        """Render the compact JSON around the last-access time (call after any change).
+
+        :meth:`to_json` renders on first use, so a session nobody describes is never rendered.
+        """
+        self._head = _COMPACT(self._own_dict())[:-1] + _LAST_ACCESS_KEY
+        self._tail = '"' + self.host.json_tail
 
     def to_json(self) -> str:
         """The session object as compact JSON text, with the current last-access time."""
+        if not self._head:
+            self.render()
         return self._head + format_timestamp(self.last_access) + self._tail
+
+
+def extend_json(out: list[str], sessions: Iterable[Session]) -> None:
+    """Append the compact JSON of ``sessions``, comma-separated, to ``out`` as pieces.
+
+    The caller joins ``out`` once: describing 10,000 sessions then builds no string per session,
+    only the one answer (each session's own text is rendered once, around its last-access time).
+    """
+    extend, cache = out.extend, _TS_CACHE
+    comma = ""
+    for session in sessions:
+        if not session._head:
+            session.render()
+        second = int(session.last_access)
+        extend((comma, session._head, cache.get(second) or format_timestamp(second), session._tail))
+        comma = ","
 
 
 class SessionTable:

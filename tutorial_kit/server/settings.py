@@ -62,7 +62,13 @@ def check_string(prop: str, value: Any, low: int, high: int) -> str:
     """Return ``value`` if it is a string of ``low``..``high`` UTF-8 bytes."""
     if not isinstance(value, str):
         raise ApiError.invalid(prop, describe_json(value), "it must be a string")
-    size = len(value.encode("utf-8", "surrogatepass"))
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError as err:  # a lone \ud800-style escape: not text, and SQLite refuses it
+        raise ApiError.invalid(
+            prop, f"a string with the lone surrogate escape \\u{ord(value[err.start]):04x}",
+            "send valid Unicode text (a \\uD800-\\uDBFF escape must be followed by a \\uDC00-\\uDFFF one)",
+        ) from None
     if size > high:
         raise ApiError.too_long(prop, size, high)
     if size < low:

@@ -1,0 +1,149 @@
+"""Shared fixtures: a server home, an in-process server, and small helpers to talk to it.
+
+Fixtures (all function-scoped; nothing here starts anything unless a test asks for ``server``):
+
+``home``
+    A fresh, empty server home (``tmp_path``). The first start writes ``config/services.json``.
+
+``server``
+    ``EmulatorServer(home, port=0)``, started (``start()`` returns when it can answer), stopped on
+    teardown. Its URL is ``server.url``.
+
+``post``
+    ``post(target, body, *, path=None, method="POST", headers=None) -> (status, answer)``.
+    ``target`` is an ``EmulatorServer`` or a URL; ``body`` a dict (sent as JSON), or ``str``/``bytes``
+    (sent as they are). ``path`` replaces the URL's path (e.g. ``"/api/admin"``). ``answer`` is the
+    parsed JSON body, parsed strictly (``NaN``/``Infinity`` fail the test), or ``None`` for an empty
+    body. Needs no ``server``: use it with your own (module-scoped) servers.
+
+``call``
+    ``post`` bound to the ``server`` fixture: ``call(body, **kwargs) -> (status, answer)``.
+
+``login``
+    ``login(target, username="ADMIN", password="ADMIN", **params) -> authToken``; asserts success.
+    ``params`` go into createSession's params (e.g. ``permanentSession=True``). Each login costs one
+    scrypt check (~40 ms): reuse tokens where you can.
+
+``other_address``
+    ``"127.0.0.2"``, a second loopback source address for tests that need a request from another
+    client address (per-address limits, the login throttle); skips the test where it cannot be
+    bound (macOS configures only 127.0.0.1). Use it as ``httpx.HTTPTransport(local_address=...)``.
+
+``set_defaults`` / ``enable_permanent``
+    ``set_defaults(home, **values)`` writes values into ``jsonActionApiDefaults`` of
+    ``<home>/config/services.json`` (the file must exist: start the server once first);
+    ``enable_permanent(home, server)`` sets ``"enablePermanentJsonApiSessions": true`` and restarts
+    ``server`` (same port) so the running configuration has it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from tutorial_kit.server import EmulatorServer, services_path
+
+Answer = tuple[int, Any]
+
+
+def strict_json(text: str | bytes) -> Any:
+    """Parse JSON as a strict client would: ``NaN``/``Infinity`` are not JSON."""
+
+    def reject(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    return json.loads(text, parse_constant=reject)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture
+def server(home: Path) -> Iterator[EmulatorServer]:
+    srv = EmulatorServer(home, port=0).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def post() -> Iterator[Callable[..., Answer]]:
+    client = httpx.Client(timeout=30, trust_env=False)
+
+    def _post(target: EmulatorServer | str, body: Any, *, path: str | None = None, method: str = "POST",
+              headers: dict[str, str] | None = None) -> Answer:
+        url = target if isinstance(target, str) else target.url
+        if path is not None:
+            url = urlunsplit(urlsplit(url)._replace(path=path))
+        if isinstance(body, (str, bytes)):
+            content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+        else:
+            content = json.dumps(body).encode()
+        response = client.request(method, url, content=content, headers=headers)
+        return response.status_code, (strict_json(response.content) if response.content else None)
+
+    try:
+        yield _post
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def call(server: EmulatorServer, post: Callable[..., Answer]) -> Callable[..., Answer]:
+    def _call(body: Any, **kwargs: Any) -> Answer:
+        return post(server, body, **kwargs)
+
+    return _call
+
+
+@pytest.fixture
+def login(post: Callable[..., Answer]) -> Callable[..., str]:
+    def _login(target: EmulatorServer | str, username: str = "ADMIN", password: str = "ADMIN", **params: Any) -> str:
+        status, answer = post(target, {"action": "createSession", "debug": "none",
+                                       "params": {"username": username, "password": password, **params}})
+        assert status == 200 and answer["errorCode"] == 0, answer
+        return answer["authToken"]
+
+    return _login
+
+
+@pytest.fixture(scope="session")
+def other_address() -> str:
+    address = "127.0.0.2"
+    try:
+        with socket.socket() as sock:
+            sock.bind((address, 0))
+    except OSError:
+        pytest.skip(f"{address} is not a usable loopback address here")
+    return address
+
+
+def _set_defaults(home: Path, **values: Any) -> None:
+    path = services_path(home)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.setdefault("jsonActionApiDefaults", {}).update(values)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def set_defaults() -> Callable[..., None]:
+    return _set_defaults
+
+
+@pytest.fixture
+def enable_permanent() -> Callable[[Path, EmulatorServer], EmulatorServer]:
+    def _enable(home: Path, server: EmulatorServer) -> EmulatorServer:
+        _set_defaults(home, enablePermanentJsonApiSessions=True)
+        return server.restart()
+
+    return _enable
