@@ -215,15 +215,15 @@ def test_status_text_reports_running_vs_file(control: ServerControl) -> None:
 def test_status_text_is_deterministic_in_reproducible_mode(
     make_control: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     control = make_control(TUTORIAL_KIT_REPRODUCIBLE="1")
     status = control.start().status()
     assert status.pid is not None and status.url is not None
     port = status.url.rsplit(":", 1)[1].split("/")[0]
     assert "server: running at http://127.0.0.1:<port>/api" in status.text
     assert str(status.pid) not in status.text and port not in status.text
-    lines = status.text.splitlines()  # paths are relative to the current folder
-    assert "home: home" in lines and "services.json: home/config/services.json" in lines
+    lines = status.text.splitlines()  # paths are shown under the default home's name, not the temp folder
+    assert "home: server-home" in lines and "services.json: server-home/config/services.json" in lines
+    assert str(tmp_path) not in status.text
 
 
 def test_status_reports_a_broken_file_without_failing(control: ServerControl) -> None:

@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -25,7 +24,7 @@ __all__ = ["lesson_paths", "reproducible_environment", "execute", "normalise", "
 
 log = logging.getLogger(__name__)
 
-_MODEL_ID = re.compile(r'"model_id": "[0-9a-f]{32}"')
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def lesson_paths(folder: Path) -> list[Path]:
@@ -82,9 +81,10 @@ def normalise(text: str) -> dict:
             for output in cell.get("outputs", []):
                 if "execution_count" in output:
                     output["execution_count"] = cell["execution_count"]
-    numbering = iter(range(1, 10_000))
-    out = json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
-    return json.loads(_MODEL_ID.sub(lambda m: f'"model_id": "{next(numbering):032x}"', out))
+                # A saved widget view points at a model that exists only while the kernel runs;
+                # JupyterLab would show "model not found". The text form stays until the cell is run.
+                output.get("data", {}).pop(_WIDGET_VIEW, None)
+    return nb
 
 
 def _dump(nb: dict) -> str:
