@@ -5,6 +5,7 @@
     kit.panels.session_panel(lesson.client)     # createSession, temporary or permanent
     kit.panels.sessions_table(lesson.client)    # describeSessions, revoke per row
     kit.panels.playground(lesson.client)        # any admin request, lint warnings before sending
+    kit.panels.room_panel(admin_client)         # a workshop trainer's view of the learners
 
 Each panel is an ``ipywidgets.VBox`` whose child widgets are attributes (``panel.create_button``,
 ``table.rows[0].revoke_button``, ...), so tests can drive it with ``.click()``. Every callback is
@@ -27,6 +28,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from ._common import Panel
 from ._playground import Playground
+from ._room import RoomPanel
 from ._server import ServerPanel
 from ._session import SessionPanel
 from ._table import SessionRow, SessionsTable
@@ -35,8 +37,8 @@ if TYPE_CHECKING:
     from ..client import KitClient
 
 __all__ = [
-    "Panel", "Playground", "ServerPanel", "SessionPanel", "SessionRow", "SessionsTable",
-    "playground", "server_panel", "session_panel", "sessions_table",
+    "Panel", "Playground", "RoomPanel", "ServerPanel", "SessionPanel", "SessionRow", "SessionsTable",
+    "playground", "room_panel", "server_panel", "session_panel", "sessions_table",
 ]
 
 
@@ -65,3 +67,8 @@ def sessions_table(client: KitClient) -> SessionsTable:
 def playground(client: KitClient, action: str = "createSession") -> Playground:
     """Edit and send any admin request through ``client``, with lint warnings before sending."""
     return Playground(client, action)
+
+
+def room_panel(client: KitClient, learners: list[str] | None = None, interval: float = 10.0) -> RoomPanel:
+    """A trainer's view of the room: each learner's sessions and API keys (``client``: an admin)."""
+    return RoomPanel(client, learners, interval)
