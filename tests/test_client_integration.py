@@ -203,3 +203,19 @@ def test_reproducible_outputs_are_identical_across_runs(tmp_path: Path, monkeypa
     first, second = _transcript(tmp_path / "one"), _transcript(tmp_path / "two")
     assert first == second
     assert "kit-host" in first[0] and "2026-01-01T09:00:00" in first[0]
+
+
+def test_logs_in_before_an_action_that_needs_a_session(server: EmulatorServer) -> None:
+    with KitClient(server.url, username="admin", password="ADMIN", debug="none") as fresh:
+        assert fresh.auth_token is None
+        answer = fresh.describe_sessions()
+        assert fresh.auth_token is not None and answer.ok
+        assert [s["username"] for s in answer.result["sessions"]] == ["ADMIN"]
+        assert "debugInfo" not in answer.envelope, "debug='none' is sent with every action"
+        fresh.delete_session()
+        assert fresh.auth_token is None
+        assert fresh.ping_session().ok and fresh.auth_token is None, "pingSession needs no session"
+    with KitClient(server.url) as anonymous:  # no credentials: the server's own error comes back
+        with pytest.raises(JsonActionError) as err:
+            anonymous.describe_sessions()
+        assert err.value.error_code == 12025
