@@ -81,7 +81,7 @@ def now_utc() -> str:
 @contextmanager
 def locked(path: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (shared by threads and processes alike)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # run/: the state file and log, owner only
     with open(path, "a", encoding="utf-8") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:

@@ -140,7 +140,7 @@ def load_config(path: Path) -> RunningConfig:
         write_default_file(path)
         log.info("wrote a fresh %s (enablePermanentJsonApiSessions is off)", path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is dropped, as servicesfile does
     except UnicodeDecodeError as err:
         raise ConfigFileError(f"{path}: the file is not UTF-8 text ({err.reason}); save it as UTF-8.", path=str(path)) from None
     except OSError as err:

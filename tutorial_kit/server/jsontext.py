@@ -62,6 +62,10 @@ def describe_decode_error(text: str, err: json.JSONDecodeError) -> tuple[str, in
     A missing ':' is reported right after the property name it belongs to, which is where the
     learner has to type it (Python reports the place where it gave up, often the next line).
     """
+    if err.msg.startswith("Unexpected UTF-8 BOM"):  # Python's wording names a codec, not the fix
+        expected = "no byte order mark"
+        return ("line 1, column 1: the text starts with an invisible byte order mark (BOM, U+FEFF), which "
+                "some Windows editors add: save it as UTF-8 without BOM", 1, 1, expected)
     kind = next((k for k in _EXPECTATIONS if err.msg.startswith(k)), "")
     expected = _EXPECTATIONS.get(kind, err.msg)
     pos = err.pos
