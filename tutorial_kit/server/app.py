@@ -20,6 +20,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from tornado import httputil, web, websocket
+from tornado.log import access_log
 from tornado.routing import PathMatches, Rule
 
 from .envelope import Dispatcher
@@ -173,15 +174,17 @@ def make_server(dispatcher: Dispatcher, max_body_bytes: int) -> "ApiServer":
 
 _API_RE = re.compile(_API_PATH)  # matched against the path without the query, as PathMatches does
 _OK_LINE = httputil.ResponseStartLine("HTTP/1.1", 200, "OK")
-_date_cache: list[Any] = [0, ""]
+_date_cache: tuple[int, str] = (0, "")  # replaced whole: servers on several threads may share it
 
 
 def _http_date() -> str:
     """The Date header value, formatted once per second."""
+    global _date_cache
     now = int(time.time())
-    if now != _date_cache[0]:
-        _date_cache[0], _date_cache[1] = now, httputil.format_timestamp(now)
-    return _date_cache[1]
+    cached = _date_cache
+    if now != cached[0]:
+        cached = _date_cache = (now, httputil.format_timestamp(now))
+    return cached[1]
 
 
 def _body_already_read(conn: httputil.HTTPConnection, headers: httputil.HTTPHeaders) -> bool:
@@ -222,7 +225,7 @@ class ApiServer(httputil.HTTPServerConnectionDelegate):
 class _ApiMessage(httputil.HTTPMessageDelegate):
     """One request on a connection: answered directly, or handed to the application."""
 
-    __slots__ = ("server", "server_conn", "conn", "delegate", "chunks", "size", "task")
+    __slots__ = ("server", "server_conn", "conn", "delegate", "chunks", "size", "task", "uri", "started")
 
     def __init__(self, server: ApiServer, server_conn: object, conn: httputil.HTTPConnection) -> None:
         self.server = server
@@ -232,12 +235,15 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         self.chunks: list[bytes] = []
         self.size = 0
         self.task: asyncio.Future[None] | None = None
+        self.uri = ""
+        self.started = 0.0
 
     def headers_received(self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
                          headers: httputil.HTTPHeaders) -> Awaitable[None] | None:
         assert isinstance(start_line, httputil.RequestStartLine)
         if (start_line.method == "POST" and _API_RE.match(start_line.path.partition("?")[0]) is not None
                 and headers.get("Upgrade", "").lower() != "websocket"):
+            self.uri, self.started = start_line.path, time.perf_counter()
             if _body_already_read(self.conn, headers):
                 # The server's body timeout guards a body that is slow to arrive; this one has
                 # arrived, so skip the timer (a timer per request is a good share of the cost).
@@ -266,13 +272,15 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
             return
         chunks = self.chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        # tornado's HTTP1Connection carries the HTTPServer's request context (remote_ip among it)
-        client_ip = getattr(getattr(self.conn, "context", None), "remote_ip", None) or ""
-        answer = server.dispatcher.handle(body, client_ip)
+        answer = server.dispatcher.handle(body, self._client_ip())
         if isinstance(answer, bytes):
             self._answer(answer)
         else:
             self.task = asyncio.ensure_future(self._answer_later(answer))
+
+    def _client_ip(self) -> str:
+        # tornado's HTTP1Connection carries the HTTPServer's request context (remote_ip among it)
+        return getattr(getattr(self.conn, "context", None), "remote_ip", None) or ""
 
     async def _answer_later(self, pending: Awaitable[bytes]) -> None:
         self._answer(await pending)
@@ -288,6 +296,9 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         else:  # one write, one send
             self.conn.write_headers(_OK_LINE, headers, body)
         self.conn.finish()
+        if access_log.isEnabledFor(logging.INFO):  # as tornado's Application logs the requests it serves
+            took = (time.perf_counter() - self.started) * 1000
+            access_log.info("%d %s %s (%s) %.2fms", 200, "POST", self.uri, self._client_ip(), took)
 
     def on_connection_close(self) -> None:
         if self.delegate is not None:

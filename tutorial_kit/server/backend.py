@@ -102,10 +102,11 @@ class Backend:
             self._unrendered.append(session)
         log.info("loaded %d permanent session(s)", len(self.sessions))
 
-    def render_loaded(self, batch: int = 500) -> bool:
+    def render_loaded(self, batch: int = 100) -> bool:
         """Render the JSON of up to ``batch`` sessions loaded at start; True while some remain.
 
-        The server calls this between requests once it is listening, so a start with 10,000
+        The server calls this between requests once it is listening (a batch of 100 takes about a
+        millisecond, which is all a request can wait for it), so a start with 10,000
         permanent sessions is not slowed by rendering them, nor is the first describeSessions.
         (A session renders itself on first use anyway; this only does it ahead of time.)
         """

@@ -1,0 +1,248 @@
+"""The measurements, one function each. Every loop is bounded in count and in time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from ..server.runner import EmulatorServer
+from .homes import add_live_sessions, make_home
+from .httpraw import RawClient
+from .load import percentile
+from . import procs
+from .procs import LoadWorker, ServerProcess, bare_argv, ours_argv
+
+__all__ = ["request_cost", "inprocess_start", "background_start", "background_start_uncompiled",
+           "live_sessions_series"]
+
+_HOST = "127.0.0.1"
+_PING = b'{"api": "admin", "action": "pingSession", "debug": "none"}'
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _login(client: RawClient) -> str:
+    status, body = client.request("/api", _dumps({"api": "admin", "action": "createSession", "debug": "none",
+                                                  "params": {"username": "ADMIN", "password": "ADMIN"}}))
+    answer = json.loads(body)
+    if status != 200 or answer.get("errorCode") != 0:
+        raise RuntimeError(f"createSession failed: HTTP {status} {body[:300]!r}")
+    return answer["authToken"]
+
+
+def _first_answer(port: int, timeout: float = 30.0) -> None:
+    """One pingSession on a fresh connection; raises unless it is answered with errorCode 0."""
+    with RawClient(_HOST, port, timeout=timeout) as client:
+        status, body = client.request("/api", _PING)
+    if status != 200 or b'"errorCode":0' not in body:
+        raise RuntimeError(f"the server answered HTTP {status} {body[:300]!r}")
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def _summary(values_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(values_ms)
+    return {"median_ms": statistics.median(ordered), "min_ms": ordered[0], "max_ms": ordered[-1],
+            "first_ms": values_ms[0], "runs": len(values_ms)}
+
+
+# --- request cost: ours vs a bare tornado handler, server CPU per request ---------------------
+
+
+def request_cost(tmp: Path, *, requests: int, rounds: int, warmup: int, max_seconds: float) -> dict[str, Any]:
+    """Server CPU per request for pingSession and describeSessions(one token), ours vs bare."""
+    home = make_home(tmp / "cost-home")
+    servers: dict[str, ServerProcess] = {}
+    worker = None
+    try:
+        servers["ours"] = ours = ServerProcess(ours_argv(home), log_path=tmp / "ours.log")
+        with RawClient(_HOST, ours.port) as client:
+            token = _login(client)
+            cases = {
+                "pingSession": ("/api/ping", {"api": "admin", "action": "pingSession", "authToken": token,
+                                              "debug": "none"}),
+                "describeSessions_one": ("/api/describe", {"api": "admin", "action": "describeSessions",
+                                                           "authToken": token, "params": {"authTokens": [token]},
+                                                           "debug": "none"}),
+            }
+            bodies = {}
+            for path, request in cases.values():
+                status, answer = client.request(path, _dumps(request))
+                if status != 200 or b'"errorCode":0,' not in answer:
+                    raise RuntimeError(f"{request['action']} failed: HTTP {status} {answer[:300]!r}")
+                bodies[path] = answer.decode()
+        bodies_file = tmp / "bare-bodies.json"
+        bodies_file.write_text(json.dumps(bodies), encoding="utf-8")
+        servers["bare"] = ServerProcess(bare_argv(bodies_file), log_path=tmp / "bare.log")
+        worker = LoadWorker()
+        samples: dict[str, dict[str, list[dict[str, Any]]]] = {c: {"bare": [], "ours": []} for c in cases}
+        for case, (path, request) in cases.items():
+            for server in servers.values():
+                worker.run(server.port, path, json.dumps(request), warmup, max_seconds)
+        for r in range(rounds):
+            for case, (path, request) in cases.items():
+                order = ("bare", "ours") if r % 2 == 0 else ("ours", "bare")
+                for name in order:
+                    server = servers[name]
+                    before = server.cpu()
+                    out = worker.run(server.port, path, json.dumps(request), requests, max_seconds)
+                    used = server.cpu() - before
+                    if out["errors"]:
+                        raise RuntimeError(f"{name} answered {case} with errors: {out['first_error']}")
+                    out["cpu_us_per_request"] = used / out["count"] * 1e6
+                    samples[case][name].append(out)
+    finally:
+        if worker is not None:
+            worker.close()
+        for server in servers.values():
+            server.stop()
+    result: dict[str, Any] = {}
+    for case, by_server in samples.items():
+        row: dict[str, Any] = {}
+        for name, runs in by_server.items():
+            row[name] = {
+                "cpu_us_per_request": statistics.median(r["cpu_us_per_request"] for r in runs),
+                "throughput_rps": statistics.median(r["throughput_rps"] for r in runs),
+                "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+                "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+                "requests": sum(r["count"] for r in runs),
+                "rounds_cpu_us": [round(r["cpu_us_per_request"], 2) for r in runs],
+            }
+        # each round measures both servers back to back: their ratio is steadier than a ratio of
+        # medians taken minutes apart on a shared machine
+        ratios = [b["cpu_us_per_request"] / o["cpu_us_per_request"] for b, o in zip(by_server["bare"], by_server["ours"])]
+        row["ratio_bare_over_ours"] = statistics.median(ratios)
+        row["ratio_of_medians"] = row["bare"]["cpu_us_per_request"] / row["ours"]["cpu_us_per_request"]
+        row["rounds_ratio"] = [round(r, 3) for r in ratios]
+        result[case] = row
+    return result
+
+
+# --- start and restart ------------------------------------------------------------------------
+
+
+def inprocess_start(home: Path, reps: int) -> dict[str, Any]:
+    """EmulatorServer: call to start() (or restart()) until the first request is answered."""
+    starts, restarts = [], []
+    for _ in range(reps):
+        server = EmulatorServer(home, port=0)
+        try:
+            t0 = time.perf_counter()
+            server.start()
+            _first_answer(server.port)
+            starts.append(_ms(time.perf_counter() - t0))
+            t0 = time.perf_counter()
+            server.restart()
+            _first_answer(server.port)
+            restarts.append(_ms(time.perf_counter() - t0))
+        finally:
+            server.stop()
+    return {"start": _summary(starts), "restart": _summary(restarts)}
+
+
+def background_start(home: Path, reps: int, log_path: Path) -> dict[str, Any]:
+    """``python -m tutorial_kit serve``: spawn to first answer; restart = SIGTERM + spawn on the same port.
+
+    Besides the wall time, the new process's own CPU time up to its first answer (steadier than
+    wall time when other work shares the machine; it leaves out the old process's exit).
+    """
+    starts, restarts, start_cpu, restart_cpu, stops = [], [], [], [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        server = ServerProcess(ours_argv(home), log_path=log_path)
+        try:
+            _first_answer(server.port)
+            starts.append(_ms(time.perf_counter() - t0))
+            start_cpu.append(_ms(server.cpu()))
+            port = server.port
+            t0 = time.perf_counter()
+            server.stop()
+            stops.append(_ms(time.perf_counter() - t0))
+            argv = ours_argv(home)
+            argv[-1] = str(port)
+            server = ServerProcess(argv, log_path=log_path)
+            _first_answer(server.port)
+            restarts.append(_ms(time.perf_counter() - t0))
+            restart_cpu.append(_ms(server.cpu()))
+        finally:
+            server.stop()
+    return {"start": _summary(starts), "restart": _summary(restarts), "stop": _summary(stops),
+            "start_cpu": _summary(start_cpu), "restart_cpu": _summary(restart_cpu)}
+
+
+def background_start_uncompiled(home: Path, reps: int, log_path: Path) -> dict[str, Any]:
+    """Spawn to first answer when the kit's own modules have no bytecode yet and are compiled at
+    start (the first start after an install or an edit, or with PYTHONDONTWRITEBYTECODE and no
+    ``__pycache__``): everything else is read from the bytecode cache the other spawns filled."""
+    cache = Path(procs.PYCACHE["prefix"])
+    package = Path(__file__).resolve().parents[1]
+    bare_cache = cache.with_name(cache.name + "-without-kit")
+    shutil.rmtree(bare_cache, ignore_errors=True)
+    shutil.copytree(cache, bare_cache)
+    shutil.rmtree(bare_cache / package.relative_to(package.anchor), ignore_errors=True)
+    saved = dict(procs.PYCACHE)
+    procs.PYCACHE.update(prefix=str(bare_cache), readonly=True)
+    try:
+        starts = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            server = ServerProcess(ours_argv(home), log_path=log_path)
+            try:
+                _first_answer(server.port)
+                starts.append(_ms(time.perf_counter() - t0))
+            finally:
+                server.stop()
+    finally:
+        procs.PYCACHE.clear()
+        procs.PYCACHE.update(saved)
+    return _summary(starts)
+
+
+# --- live sessions: describeSessions of all, and ping, with N sessions -------------------------
+
+
+def live_sessions_series(tmp: Path, sizes: list[int], *, reps: int, ping_requests: int,
+                         max_seconds: float) -> dict[str, Any]:
+    """With N live sessions: describeSessions (all, debug none) round trip, and pingSession latency."""
+    home = make_home(tmp / "live-home")
+    out: dict[str, Any] = {}
+    with EmulatorServer(home, port=0) as server, RawClient(_HOST, server.port) as client:
+        token = _login(client)
+        describe = _dumps({"api": "admin", "action": "describeSessions", "authToken": token, "debug": "none"})
+        ping = _dumps({"api": "admin", "action": "pingSession", "authToken": token, "debug": "none"})
+        live = 1
+        for size in sorted(sizes):
+            add_live_sessions(server, size - live, seed=size)
+            live = size
+            times, size_bytes = [], 0
+            deadline = time.monotonic() + max_seconds
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                status, body = client.request("/api", describe)
+                times.append(_ms(time.perf_counter() - t0))
+                size_bytes = len(body)
+                if time.monotonic() > deadline:
+                    break
+            answer = json.loads(body)
+            if status != 200 or answer["errorCode"] != 0 or len(answer["result"]["sessions"]) != size:
+                raise RuntimeError(f"describeSessions with {size} sessions went wrong: HTTP {status} {body[:300]!r}")
+            pings = []
+            for _ in range(ping_requests):
+                t0 = time.perf_counter()
+                client.request("/api", ping)
+                pings.append(_ms(time.perf_counter() - t0))
+                if time.monotonic() > deadline:
+                    break
+            pings.sort()
+            out[str(size)] = {"describe_all": {**_summary(times), "bytes": size_bytes},
+                              "ping": {"p50_ms": percentile(pings, 50), "p99_ms": percentile(pings, 99),
+                                       "requests": len(pings)}}
+    return out
