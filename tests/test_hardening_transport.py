@@ -65,10 +65,10 @@ def ping_quickly(port: int, count: int = 5) -> float:
 @pytest.mark.parametrize(
     "partial",
     [
-        b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + PING,  # 100 promised, fewer sent
-        b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n" + b"x" * 70_000,  # over the size limit
-        b"POST /api HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"action\":",  # half a chunk
-        b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Len",  # half the headers
+        b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n" + PING,  # 100 promised, fewer sent
+        b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000000\r\n\r\n" + b"x" * 70_000,  # over the size limit
+        b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"action\":",  # half a chunk
+        b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Len",  # half the headers
         b"POST /api HT",  # half the request line
     ],
     ids=["short-body", "short-oversized-body", "short-chunk", "half-headers", "half-request-line"],
@@ -164,7 +164,7 @@ NOT_HTTP = {
     "words": b"hello, is this the API?\r\n\r\n",
     "nul-and-ff": b"\x00\xff" * 300 + b"\r\n\r\n",
     "json-without-http": PING + b"\r\n\r\n",
-    "unknown-version": b"POST /api HTTP/7.1\r\nHost: x\r\n\r\n",
+    "unknown-version": b"POST /api HTTP/7.1\r\nHost: 127.0.0.1\r\n\r\n",
     "negative-length": b"POST /api HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
     "two-lengths": b"POST /api HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
     "chunked-and-length": b"POST /api HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
@@ -228,7 +228,7 @@ def test_two_hundred_idle_connections_then_normal_requests(srv: EmulatorServer, 
         started = time.perf_counter()
         for n, conn in enumerate(idle):
             if n % 4 == 1:
-                conn.send(b"Host: x\r\n" + f"Content-Length: {len(PING)}\r\n\r\n".encode() + PING)
+                conn.send(b"Host: 127.0.0.1\r\n" + f"Content-Length: {len(PING)}\r\n\r\n".encode() + PING)
                 status, body = conn.read_answer()
             else:
                 status, body = conn.post(PING)
@@ -257,7 +257,7 @@ def test_pipelined_requests_the_client_does_not_read_do_not_block_others(srv: Em
 
 def test_a_websocket_upgrade_that_stalls_does_not_block_others(srv: EmulatorServer, no_errors_logged: None) -> None:
     with RawConnection(srv.port) as conn:
-        conn.send(b"GET /api HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        conn.send(b"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         status, _ = conn.read_answer()
         assert status == 101

@@ -892,7 +892,7 @@ def test_chunked_bodies_are_read_whole_and_limited(shared: EmulatorServer, clien
 def test_expect_100_continue_like_curl(shared: EmulatorServer) -> None:
     body = _body_of_size(5000)
     with socket.create_connection(("127.0.0.1", shared.port), timeout=10) as sock:
-        sock.sendall(b"POST /api HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        sock.sendall(b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                      b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
         assert sock.recv(100).startswith(b"HTTP/1.1 100")
         sock.sendall(body)

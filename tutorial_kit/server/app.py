@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Awaitable
 from typing import Any
+from urllib.parse import urlsplit
 
 from tornado import httputil, web, websocket
 from tornado.log import access_log
@@ -41,6 +42,35 @@ def _too_large(limit: int) -> str:
     )
 
 
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+
+def foreign_request(headers: httputil.HTTPHeaders, loopback_only: bool) -> str | None:
+    """Why a request must be refused as coming from a web page, or None.
+
+    A page in the learner's browser can POST to a server on 127.0.0.1 (and, through DNS
+    rebinding, read the answers). Browsers always name the page's origin in ``Origin`` and the
+    name they resolved in ``Host``; programs (httpx, curl, FairCom's clients) send no ``Origin``.
+    So: an ``Origin`` that is not this server is refused, and a loopback-only server refuses a
+    ``Host`` that is not a loopback name.
+    """
+    host = headers.get("Host", "")
+    if loopback_only and host:  # no Host at all: an HTTP/1.0 program, never a browser
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name.lower() not in _LOCAL_HOSTS and not name.startswith("127."):
+            return f'the Host header names "{host}", not this computer'
+    origin = headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+        return f'it comes from the web page {origin}'
+    return None
+
+
+def _refusal(reason: str) -> str:
+    return (f"This server refused the request because {reason}: it only answers programs on this "
+            "computer, not web pages. Send the request from Python, curl or a notebook, to "
+            "http://127.0.0.1:<port>/api.")
+
+
 def _byte_size(message: str | bytes) -> int:
     """The message's size in UTF-8 bytes, as the limit counts it (isascii() is O(1))."""
     if isinstance(message, bytes) or message.isascii():
@@ -57,6 +87,13 @@ class ApiHandler(web.RequestHandler):
         self.max_body_bytes = max_body_bytes
         self._chunks: list[bytes] = []
         self._size = 0
+
+    def prepare(self) -> None:
+        reason = foreign_request(self.request.headers, self.settings["loopback_only"])
+        if reason is not None:
+            self.set_status(403)
+            self.set_header("Content-Type", _JSON)
+            self.finish(self.dispatcher.error_body(ErrorCode.FOREIGN_REQUEST, _refusal(reason)))
 
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)
@@ -104,6 +141,10 @@ class ApiSocket(websocket.WebSocketHandler):
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
 
+    def check_origin(self, origin: str) -> bool:
+        """Refuse pages of other origins (tornado's rule) and, on loopback, foreign Host names."""
+        return foreign_request(self.request.headers, self.settings["loopback_only"]) is None
+
     def open(self, *args: Any) -> None:
         self.settings["open_sockets"].add(self)  # so that stopping the server can close it
 
@@ -132,8 +173,8 @@ class _WebSocketUpgrade(PathMatches):
         return super().match(request)
 
 
-def make_app(dispatcher: Dispatcher, max_body_bytes: int) -> web.Application:
-    """The tornado application serving one dispatcher."""
+def make_app(dispatcher: Dispatcher, max_body_bytes: int, *, loopback_only: bool = True) -> web.Application:
+    """The tornado application serving one dispatcher (see :func:`foreign_request` for ``loopback_only``)."""
     kwargs = {"dispatcher": dispatcher, "max_body_bytes": max_body_bytes}
     return web.Application(
         [
@@ -143,6 +184,7 @@ def make_app(dispatcher: Dispatcher, max_body_bytes: int) -> web.Application:
         websocket_max_message_size=max(4 * max_body_bytes, 4 * 1024 * 1024),
         compress_response=False,
         open_sockets=set(),
+        loopback_only=loopback_only,
     )
 
 
@@ -167,13 +209,15 @@ async def close_websockets(delegate: Any, timeout: float = 1.0) -> None:
             connection.stream.close()
 
 
-def make_server(dispatcher: Dispatcher, max_body_bytes: int) -> "ApiServer":
+def make_server(dispatcher: Dispatcher, max_body_bytes: int, *, loopback_only: bool = True) -> "ApiServer":
     """What the HTTP server runs: :class:`ApiServer` in front of :func:`make_app`'s application."""
-    return ApiServer(make_app(dispatcher, max_body_bytes), dispatcher, max_body_bytes)
+    app = make_app(dispatcher, max_body_bytes, loopback_only=loopback_only)
+    return ApiServer(app, dispatcher, max_body_bytes, loopback_only=loopback_only)
 
 
 _API_RE = re.compile(_API_PATH)  # matched against the path without the query, as PathMatches does
 _OK_LINE = httputil.ResponseStartLine("HTTP/1.1", 200, "OK")
+_FORBIDDEN_LINE = httputil.ResponseStartLine("HTTP/1.1", 403, "Forbidden")
 _date_cache: tuple[int, str] = (0, "")  # replaced whole: servers on several threads may share it
 
 
@@ -213,10 +257,12 @@ class ApiServer(httputil.HTTPServerConnectionDelegate):
     application unchanged, the way tornado's own router hands requests on.
     """
 
-    def __init__(self, app: web.Application, dispatcher: Dispatcher, max_body_bytes: int) -> None:
+    def __init__(self, app: web.Application, dispatcher: Dispatcher, max_body_bytes: int, *,
+                 loopback_only: bool = True) -> None:
         self.app = app
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
+        self.loopback_only = loopback_only
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
         return _ApiMessage(self, server_conn, request_conn)
@@ -225,7 +271,7 @@ class ApiServer(httputil.HTTPServerConnectionDelegate):
 class _ApiMessage(httputil.HTTPMessageDelegate):
     """One request on a connection: answered directly, or handed to the application."""
 
-    __slots__ = ("server", "server_conn", "conn", "delegate", "chunks", "size", "task", "uri", "started")
+    __slots__ = ("server", "server_conn", "conn", "delegate", "chunks", "size", "task", "uri", "started", "refused")
 
     def __init__(self, server: ApiServer, server_conn: object, conn: httputil.HTTPConnection) -> None:
         self.server = server
@@ -237,6 +283,7 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         self.task: asyncio.Future[None] | None = None
         self.uri = ""
         self.started = 0.0
+        self.refused: str | None = None
 
     def headers_received(self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
                          headers: httputil.HTTPHeaders) -> Awaitable[None] | None:
@@ -244,6 +291,8 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         if (start_line.method == "POST" and _API_RE.match(start_line.path.partition("?")[0]) is not None
                 and headers.get("Upgrade", "").lower() != "websocket"):
             self.uri, self.started = start_line.path, time.perf_counter()
+            if "Origin" in headers or self.server.loopback_only:
+                self.refused = foreign_request(headers, self.server.loopback_only)
             if _body_already_read(self.conn, headers):
                 # The server's body timeout guards a body that is slow to arrive; this one has
                 # arrived, so skip the timer (a timer per request is a good share of the cost).
@@ -267,6 +316,9 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
             self.delegate.finish()
             return
         server = self.server
+        if self.refused is not None:
+            self._answer(server.dispatcher.error_body(ErrorCode.FOREIGN_REQUEST, _refusal(self.refused)), _FORBIDDEN_LINE)
+            return
         if self.size > server.max_body_bytes:
             self._answer(server.dispatcher.error_body(ErrorCode.BODY_TOO_LARGE, _too_large(server.max_body_bytes)))
             return
@@ -285,20 +337,21 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
     async def _answer_later(self, pending: Awaitable[bytes]) -> None:
         self._answer(await pending)
 
-    def _answer(self, body: bytes) -> None:
+    def _answer(self, body: bytes, status: httputil.ResponseStartLine | None = None) -> None:
+        status = status or _OK_LINE
         headers = httputil.HTTPHeaders()
         headers["Content-Type"] = _JSON
         headers["Content-Length"] = str(len(body))
         headers["Date"] = _http_date()
         if len(body) > 65536:  # written apart from the headers, so that it is not copied to join them
-            self.conn.write_headers(_OK_LINE, headers)
+            self.conn.write_headers(status, headers)
             self.conn.write(body)
         else:  # one write, one send
-            self.conn.write_headers(_OK_LINE, headers, body)
+            self.conn.write_headers(status, headers, body)
         self.conn.finish()
         if access_log.isEnabledFor(logging.INFO):  # as tornado's Application logs the requests it serves
             took = (time.perf_counter() - self.started) * 1000
-            access_log.info("%d %s %s (%s) %.2fms", 200, "POST", self.uri, self._client_ip(), took)
+            access_log.info("%d %s %s (%s) %.2fms", status.code, "POST", self.uri, self._client_ip(), took)
 
     def on_connection_close(self) -> None:
         if self.delegate is not None:

@@ -31,6 +31,7 @@ class ErrorCode:
     ADMIN_REQUIRED: int = choice("error.admin_required")
     ACCOUNT_EXISTS: int = choice("error.account_exists")
     NOT_POST: int = choice("error.not_post")
+    FOREIGN_REQUEST: int = choice("error.foreign_request")
     INTERNAL: int = choice("error.internal")
 
 
@@ -59,6 +60,7 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
     ErrorRow("ADMIN_REQUIRED", ErrorCode.ADMIN_REQUIRED, "kit's choice", "needs administrator rights"),
     ErrorRow("ACCOUNT_EXISTS", ErrorCode.ACCOUNT_EXISTS, "kit's choice", "account name already exists"),
     ErrorRow("NOT_POST", ErrorCode.NOT_POST, "kit's choice", "request not POST (HTTP 405)"),
+    ErrorRow("FOREIGN_REQUEST", ErrorCode.FOREIGN_REQUEST, "kit's choice", "a request from a web page (HTTP 403)"),
     ErrorRow("INTERNAL", ErrorCode.INTERNAL, "kit's choice", "anything unexpected; details in the log only"),
 )
 

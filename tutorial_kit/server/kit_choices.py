@@ -36,6 +36,9 @@ KIT_CHOICES: dict[str, Choice] = {
     "error.admin_required": Choice(12030, "FairCom header: administration permission required"),
     "error.account_exists": Choice(12020, "FairCom header: instance name already exists"),
     "error.not_post": Choice(12006, "HTTP 405 carries this code in its envelope"),
+    "error.foreign_request": Choice(
+        12006, "HTTP 403: a request from a web page (Origin of another site, or a non-loopback Host on a loopback server)"
+    ),
     "error.internal": Choice(12009, "FairCom header: internal error; details only in the log"),
     # --- warnings in debugInfo.warnings ---
     "warning.duplicate_key": Choice(12012, "a JSON object repeated a key; the last one wins"),

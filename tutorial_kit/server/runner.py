@@ -99,7 +99,7 @@ class ServerCore:
                 for sock in group:
                     sock.close()
             raise
-        app = make_server(Dispatcher(self.backend), self.max_body_bytes)
+        app = make_server(Dispatcher(self.backend), self.max_body_bytes, loopback_only=_is_loopback(self.host))
         for group, tls in sockets:
             server = httpserver.HTTPServer(app, ssl_options=tls, max_body_size=2**40,
                                            idle_connection_timeout=300, body_timeout=60)
