@@ -14,7 +14,6 @@ import os
 import select
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._exceptions import ServerControlError
+from ._files import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +59,7 @@ def read_state(path: Path) -> ServerState | None:
 
 def write_state(path: Path, state: ServerState) -> None:
     """Write the state file atomically with mode 0600."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".server.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(asdict(state), handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    replace_file(path, json.dumps(asdict(state), indent=2) + "\n")
 
 
 def now_utc() -> str:

@@ -24,13 +24,13 @@ import json
 import logging
 import os
 import secrets
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ._files import replace_file
 from ._exceptions import JsonActionError, KitUsageError, ServerControlError
 from .client import KitClient
 from .server.kit_choices import choice
@@ -142,21 +142,6 @@ def default_url(env: Mapping[str, str]) -> str:
 
 # --- the roster ------------------------------------------------------------------------------
 
-def _replace_file(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` with mode 0600, replacing it in one step (never half a file)."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_roster(path: str | os.PathLike[str], accounts: Sequence[Account]) -> Path:
     """Write ``username,password`` rows to ``path`` (mode 0600), replacing it in one step."""
     target = Path(path)
@@ -164,7 +149,7 @@ def write_roster(path: str | os.PathLike[str], accounts: Sequence[Account]) -> P
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["username", "password"])
     writer.writerows([account.username, account.password] for account in accounts)
-    _replace_file(target, buffer.getvalue())
+    replace_file(target, buffer.getvalue())
     log.info("wrote the roster of %d account(s) to %s", len(accounts), target)
     return target
 
@@ -384,7 +369,7 @@ def load_snapshot(path: str | os.PathLike[str]) -> RoomSnapshot | None:
 
 def save_snapshot(path: str | os.PathLike[str], snapshot: RoomSnapshot) -> None:
     """Save ``snapshot`` at ``path`` (mode 0600), replacing the previous one in one step."""
-    _replace_file(Path(path), json.dumps(snapshot.to_json(), indent=1) + "\n")
+    replace_file(Path(path), json.dumps(snapshot.to_json(), indent=1) + "\n")
 
 
 def _accounts_on_server(client: KitClient) -> list[str] | None:

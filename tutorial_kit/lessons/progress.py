@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .._files import replace_file
 
 __all__ = ["ProgressFile", "progress_path"]
 
@@ -53,12 +54,8 @@ class ProgressFile:
     def save(self) -> None:
         """Write the file atomically, readable by its owner only (it holds a token)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
         data: dict[str, Any] = {"done": sorted(self.done), "keys": self.keys, "check_token": self.check_token}
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        replace_file(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
     def mark(self, key: str) -> None:
         if key not in self.done:

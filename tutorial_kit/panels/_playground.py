@@ -18,7 +18,7 @@ from .._exceptions import KitUsageError
 from ..display import NoteList, response_html
 from ..lint import ADMIN_ACTIONS, lint_request, parse_request
 from ..placeholders import fill_placeholders
-from ._common import FONT, Panel, css, note_html
+from ._common import FONT, Panel, css
 
 if TYPE_CHECKING:
     from .._response import Response
