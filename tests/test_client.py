@@ -292,7 +292,7 @@ def test_connect_error_means_server_not_running() -> None:
         with pytest.raises(ServerNotRunningError) as caught:
             kit.ping_session()
     message = str(caught.value)
-    assert "tutorial-kit serve" in message and "kit.server.start()" in message
+    assert "tutorial-kit serve" in message and "lesson.server.start()" in message
     assert caught.value.url == URL
 
 

@@ -7,7 +7,6 @@ means to a notebook lives in :mod:`tutorial_kit.control`.
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ import httpx
 
 from ._exceptions import ServerControlError
 from ._files import replace_file
+from ._transport import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,6 @@ def locked(path: Path) -> Iterator[None]:
 # --- probing ---------------------------------------------------------------------------------
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def post_action(url: str, action: str, *, verify: Any = True, timeout: float = 2.0) -> dict[str, Any] | None:
     """POST ``{"api": "admin", "action": action}``; return the envelope, or None if there is none.
 
@@ -99,7 +91,7 @@ def post_action(url: str, action: str, *, verify: Any = True, timeout: float = 2
     if url.startswith("http://"):
         verify = False  # nothing to verify; spares httpx loading the CA bundle (~20 ms) per probe
     try:
-        response = httpx.post(url, json=body, timeout=timeout, verify=verify, trust_env=not _is_loopback(url))
+        response = httpx.post(url, json=body, timeout=timeout, verify=verify, trust_env=not is_loopback(urlsplit(url).hostname or ""))
         data = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         log.debug("%s at %s got no jsonAction answer: %s", action, url, exc)

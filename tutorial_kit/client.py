@@ -19,10 +19,8 @@ Failures to get an envelope at all become the transport branch of the kit's exce
 from __future__ import annotations
 
 import copy
-import ipaddress
 import json
 import logging
-import socket
 import ssl
 from os import PathLike
 from typing import Any, Mapping
@@ -30,20 +28,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._exceptions import (
-    KitTimeoutError,
-    KitTLSError,
-    KitTransportError,
-    KitUsageError,
-    ServerNotRunningError,
-)
+from ._exceptions import KitUsageError
 from ._response import PASSWORD_MASK, Response, mask_token, response_from_http
+from ._transport import is_loopback, ssl_context, transport_error
 
 __all__ = ["KitClient", "Response", "mask_token", "PASSWORD_MASK"]
 
 logger = logging.getLogger(__name__)
-
-_START_HINT = "start it with `tutorial-kit serve` or, in a notebook, `kit.server.start()`"
 
 
 class _UseDefault:
@@ -60,70 +51,6 @@ def _camel(name: str) -> str:
     """Turn ``idle_connection_timeout_seconds`` into ``idleConnectionTimeoutSeconds``."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def _is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses (no proxy is used for them)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _ssl_context(verify: bool | str | PathLike[str] | ssl.SSLContext) -> bool | ssl.SSLContext:
-    """Turn ``verify`` into what httpx takes: a CA file path becomes an SSLContext."""
-    if isinstance(verify, (bool, ssl.SSLContext)):
-        return verify
-    try:
-        return ssl.create_default_context(cafile=str(verify))
-    except (OSError, ssl.SSLError) as exc:
-        raise KitUsageError(f"verify={str(verify)!r} is not a readable CA file (PEM): {exc}") from exc
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    """True when ``exc`` or an exception in its cause/context chain is a ``kind``."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _caused_by_ssl(exc: BaseException) -> bool:
-    """True when a connect failure came from TLS (a certificate, a handshake)."""
-    text = str(exc)
-    return _caused_by(exc, ssl.SSLError) or "SSL" in text or "CERTIFICATE" in text.upper()
-
-
-def _transport_error(exc: httpx.TransportError, url: str) -> KitTransportError:
-    """Translate an httpx transport failure into the kit's exception tree, with what to do."""
-    if isinstance(exc, httpx.TimeoutException):
-        return KitTimeoutError(
-            f"{url} did not answer in time ({type(exc).__name__}); the server may be busy or stuck. "
-            "Check that it runs, or pass a larger timeout= to KitClient.",
-            url=url,
-        )
-    if isinstance(exc, httpx.ConnectError) and _caused_by_ssl(exc):
-        return KitTLSError(
-            f"TLS with {url} failed: {exc}. For a server with a self-signed test certificate pass "
-            "verify='path/to/ca.pem' (its CA file) or, for a local test server only, verify=False. "
-            "If the server speaks plain HTTP, use an http:// URL.",
-            url=url,
-        )
-    if isinstance(exc, httpx.ConnectError):
-        where = "its host name cannot be resolved" if _caused_by(exc, socket.gaierror) else "nothing is listening"
-        return ServerNotRunningError(
-            f"No server answers at {url} ({where}). Is the server running? If not, {_START_HINT}.",
-            url=url,
-        )
-    return KitTransportError(
-        f"The request to {url} got no jsonAction answer ({type(exc).__name__}: {exc}). "
-        "Is this the URL of a jsonAction server (http:// vs https://)?",
-        url=url,
-    )
 
 
 #: actions that work without a session (the convenience methods log in for every other one)
@@ -174,10 +101,10 @@ class KitClient:
         self.timeout = timeout
         self.debug = debug
         self._http = httpx.Client(
-            verify=_ssl_context(verify),
+            verify=ssl_context(verify),
             timeout=httpx.Timeout(timeout),
             transport=transport,
-            trust_env=not _is_loopback(parts.hostname),
+            trust_env=not is_loopback(parts.hostname),
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
         self._owns_http = True
@@ -292,7 +219,7 @@ class KitClient:
         try:
             answer = self._http.post(self.url, content=content)
         except httpx.TransportError as exc:
-            raise _transport_error(exc, self.url) from exc
+            raise transport_error(exc, self.url) from exc
         response = response_from_http(answer, request=request, url=self.url)
         logger.debug("answer to %s: HTTP %d errorCode %d", action, answer.status_code, response.error_code)
         self._remember_token(str(action or ""), request, response)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 __all__ = ["Check", "Note", "ProgressView"]
 
-_OK, _TODO = "✔", "✘"
+_OK, _NOT_YET = "✔", "✘"
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Check:
         return self.ok
 
     def __repr__(self) -> str:
-        head = f"{_OK} {self.title}: done" if self.ok else f"{_TODO} {self.title}: not yet"
+        head = f"{_OK} {self.title}: done" if self.ok else f"{_NOT_YET} {self.title}: not yet"
         return head + (f"\n  {self.detail}" if self.detail else "")
 
     def _repr_html_(self) -> str:
@@ -30,7 +30,7 @@ class Check:
         word = "done" if self.ok else "not yet"
         detail = f"<div style='margin-left:1.6em'>{html.escape(self.detail)}</div>" if self.detail else ""
         return (f"<div style='border-left:4px solid {colour};padding:4px 10px;margin:4px 0'>"
-                f"<b style='color:{colour}'>{_OK if self.ok else _TODO} {html.escape(self.title)}: {word}</b>"
+                f"<b style='color:{colour}'>{_OK if self.ok else _NOT_YET} {html.escape(self.title)}: {word}</b>"
                 f"{detail}</div>")
 
 
