@@ -79,9 +79,10 @@ def list_accounts(b: Backend, ctx: CallContext) -> dict[str, Any]:
 
 
 #: (name, function, is_async)
-ACCOUNT_ACTIONS = (
-    ("createAccount", create_account, True),
-    ("alterAccount", alter_account, True),
-    ("dropAccount", drop_account, False),
-    ("listAccounts", list_accounts, False),
-)
+_FUNCTIONS = {
+    "createAccount": (create_account, True),
+    "alterAccount": (alter_account, True),
+    "dropAccount": (drop_account, False),
+    "listAccounts": (list_accounts, False),
+}
+ACCOUNT_ACTIONS = tuple((name, *_FUNCTIONS[name]) for name in choice("account_actions"))

@@ -15,6 +15,7 @@ from .account_actions import ACCOUNT_ACTIONS
 from .accounts import name_key, verify_password
 from .backend import Backend, CallContext
 from .errors import ApiError, ErrorCode
+from .kit_choices import choice
 from .results import SessionsResult, short_token
 from .sessions import Session
 from .settings import SESSION_SETTINGS, check_bool, check_settings, check_string, describe_json
@@ -198,7 +199,7 @@ def list_services(b: Backend, ctx: CallContext) -> dict[str, Any]:
     listeners = []
     for listener in b.config.listeners:
         item = dict(listener.raw)
-        if ctx.session is None:
+        if ctx.session is None and choice("listservices_tls_needs_token"):
             item.pop("tls", None)
         listeners.append(item)
     return {"listeners": listeners, "jsonActionApiDefaults": b.config.defaults}

@@ -92,6 +92,9 @@ class Backend:
 
     def _load_permanent_sessions(self) -> None:
         """Load the permanent sessions. Their JSON is not rendered here: see :meth:`render_loaded`."""
+        if not self.config.permanent_sessions_enabled and not choice("permanent_survives_flag_off"):
+            log.info("enablePermanentJsonApiSessions is off: stored API keys stay on disk, unused")
+            return
         accounts = {row.name_key: row for row in self.store.accounts()}
         for row in self.store.sessions():
             account = accounts.get(row.name_key)

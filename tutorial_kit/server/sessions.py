@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .kit_choices import choice
+
 __all__ = ["HostInfo", "Session", "SessionTable", "format_timestamp", "extend_json", "SESSION_KEYS"]
 
 #: The session object's keys, in the order every answer uses (the seed is the reference).
@@ -30,7 +32,8 @@ SESSION_KEYS = (
     "hostSQLPort",
 )
 
-_TS_CACHE: dict[int, str] = {}
+_TS_CACHE: dict[int, str] = {}  # a pure cache: the formatted text of recent seconds
+_TO_FIELDS = time.gmtime if choice("timestamp_zone") == "UTC" else time.localtime
 #: one compact encoder for every session (json.dumps with separators builds a new one per call)
 _COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 _LAST_ACCESS_KEY = ',"sessionLastAccessedTimestamp":"'
@@ -43,7 +46,7 @@ def format_timestamp(when: float) -> str:
     if text is None:
         if len(_TS_CACHE) > 4096:
             _TS_CACHE.clear()
-        text = _TS_CACHE[second] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        text = _TS_CACHE[second] = time.strftime("%Y-%m-%dT%H:%M:%S", _TO_FIELDS(second))
     return text
 
 
