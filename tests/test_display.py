@@ -213,3 +213,11 @@ def test_note_list() -> None:
     assert "<li>line 6: one &lt;b&gt;</li>" in notes._repr_html_()
     with pytest.raises(ValueError):
         NoteList("x", [], tone="loud")
+
+
+def test_long_session_json_is_folded_and_short_json_is_open() -> None:
+    folded = response_html(describe_response())
+    assert "<details><summary>JSON</summary>" in folded, "the session table summarises; the JSON waits behind a click"
+    short = response_html(Response({"result": {}, "errorCode": 0, "errorMessage": ""},
+                                   request={"action": "pingSession"}))
+    assert "<details open><summary>JSON</summary>" in short

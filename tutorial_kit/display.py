@@ -247,7 +247,10 @@ def response_html(response: Response, *, reproducible: bool | None = None) -> st
         parts.append(_session_table_html(sessions))
     elif _is_session(result):
         parts.append(_facts_html(result))
-    parts.append(f"<details open><summary>JSON</summary>{_pre(json_text(envelope))}</details></div>")
+    text = json_text(envelope)
+    # When sessions are summarised above (a table, or a session's facts), the JSON waits behind a click.
+    fold = "" if sessions or _is_session(result) else " open"
+    parts.append(f"<details{fold}><summary>JSON</summary>{_pre(text)}</details></div>")
     return "".join(parts)
 
 
