@@ -47,3 +47,9 @@ def test_web_pages_get_403_and_programs_get_answers(tmp_path: Path) -> None:
         get = http.get(srv.url, headers={"Origin": "https://evil.example"})
         assert get.status_code == 403 and get.json()["errorCode"] == 12006
         assert http.post(srv.url, content=PING).json()["errorCode"] == 0, "the server keeps serving"
+
+
+def test_a_post_with_an_upgrade_header_is_still_a_jsonaction_request(tmp_path: Path) -> None:
+    with EmulatorServer(tmp_path, port=0) as srv, httpx.Client() as http:
+        answer = http.post(srv.url, content=PING, headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+        assert answer.status_code == 200 and answer.json()["errorCode"] == 0

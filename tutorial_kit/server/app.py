@@ -247,7 +247,7 @@ def _body_already_read(conn: httputil.HTTPConnection, headers: httputil.HTTPHead
 class ApiServer(httputil.HTTPServerConnectionDelegate):
     """The HTTP server's delegate: jsonAction POSTs are answered here, everything else by ``app``.
 
-    A POST on ``/api`` or a path under it (and not a WebSocket upgrade) is the server's hot path,
+    A POST on ``/api`` or a path under it is the server's hot path,
     so it skips tornado's RequestHandler machinery (routing objects, a handler and a coroutine per
     request, streamed-body futures): the body is collected as it arrives (nothing past the size
     limit is kept, and an oversized body still gets its 12028 envelope), the dispatcher answers,
@@ -288,8 +288,8 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
     def headers_received(self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
                          headers: httputil.HTTPHeaders) -> Awaitable[None] | None:
         assert isinstance(start_line, httputil.RequestStartLine)
-        if (start_line.method == "POST" and _API_RE.match(start_line.path.partition("?")[0]) is not None
-                and headers.get("Upgrade", "").lower() != "websocket"):
+        if start_line.method == "POST" and _API_RE.match(start_line.path.partition("?")[0]) is not None:
+            # (a WebSocket upgrade is a GET; an Upgrade header on a POST changes nothing)
             self.uri, self.started = start_line.path, time.perf_counter()
             if "Origin" in headers or self.server.loopback_only:
                 self.refused = foreign_request(headers, self.server.loopback_only)
