@@ -471,7 +471,7 @@ def test_repeated_keys_inside_settings_objects(ask: Ask) -> None:
     assert answer["errorCode"] == 0, answer
     result = answer["result"]
     assert result["description"] == "last"
-    assert result["defaultResponseOptions"] == {"dataFormat": "objects", "numberFormat": "string"}
+    assert result["defaultResponseOptions"] == {"binaryFormat": "hex", "dataFormat": "objects", "numberFormat": "string"}
     warned = _duplicate_warnings(answer)
     assert any('"dataFormat"' in m for m in warned) and any('"description"' in m for m in warned)
     ask({"action": "deleteSession", "authToken": answer["authToken"]})

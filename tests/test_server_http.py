@@ -591,8 +591,10 @@ def test_settings_given_at_create_session_are_used(ask: Callable[..., dict[str, 
     answer = ok(ask({"action": "createSession", "params": params, "debug": "max"}))
     try:
         session = answer["result"]
-        assert {k: session[k] for k in params if k not in ("username", "password")} == {
-            k: v for k, v in params.items() if k not in ("username", "password")}
+        expected = {k: v for k, v in params.items() if k not in ("username", "password")}
+        # response options given replace only those options; the rest come from the defaults
+        expected["defaultResponseOptions"] = {"binaryFormat": "hex", "dataFormat": "arrays", "numberFormat": "number"}
+        assert {k: session[k] for k in expected} == expected
         assert warnings_of(answer) == []
         unknown = ok(ask({"action": "createSession", "debug": "max",
                           "params": {"username": "ADMIN", "password": "ADMIN", "colour": "red"}}))
@@ -666,7 +668,7 @@ def test_alter_session(call: Post, server: EmulatorServer, login: Callable[..., 
     session = answer["result"]
     assert list(session) == SESSION_KEYS and session["authToken"] == token
     assert (session["description"], session["defaultDebug"], session["idleConnectionTimeoutSeconds"]) == ("changed", "none", 30)
-    assert session["defaultResponseOptions"] == {"numberFormat": "string"}
+    assert session["defaultResponseOptions"] == {"binaryFormat": "hex", "dataFormat": "objects", "numberFormat": "string"}
     described = ok(call({"action": "describeSessions", "authToken": token})[1])
     assert "debugInfo" not in described  # the session's defaultDebug is now none
     assert described["result"]["sessions"][0]["description"] == "changed"

@@ -172,6 +172,8 @@ def alter_session(b: Backend, ctx: CallContext) -> SessionsResult:
         )
     _warn_unknown(ctx, set(SESSION_SETTINGS))
     changes = check_settings(ctx.params)
+    if "defaultResponseOptions" in changes and choice("merge_response_options"):
+        changes["defaultResponseOptions"] = {**session.settings["defaultResponseOptions"], **changes["defaultResponseOptions"]}
     session.settings.update(changes)
     session.render()
     b.sessions.reschedule(session)

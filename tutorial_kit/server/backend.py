@@ -127,7 +127,9 @@ class Backend:
         """The ten session settings: given values, else the running defaults, else the kit's."""
         out = self._setting_defaults().copy()  # the ten names, in order
         for name, value in given.items():
-            if name in out:
+            if name == "defaultResponseOptions" and choice("merge_response_options"):
+                out[name] = {**out[name], **value}
+            elif name in out:
                 out[name] = value
         if out["defaultDebug"] not in ("none", "max"):
             out["defaultDebug"] = "max"

@@ -145,6 +145,10 @@ def load_config(path: Path) -> RunningConfig:
         raise ConfigFileError(f"{path}: the file is not UTF-8 text ({err.reason}); save it as UTF-8.", path=str(path)) from None
     except OSError as err:
         raise ConfigFileError(f"{path}: cannot read the file ({err.strerror}).", path=str(path)) from None
+    if not text.strip():
+        raise ConfigFileError(
+            f"{path}: the file is empty. Delete it and the server writes a fresh one when it starts, "
+            "or write the JSON object the server expects.", path=str(path), line=1, column=1)
     try:
         parsed = parse_json(text)
     except JsonTextError as err:

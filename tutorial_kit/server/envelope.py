@@ -147,7 +147,7 @@ class Dispatcher:
         req.duplicates = tuple(parsed.duplicate_keys)
         for key in parsed.duplicate_keys:
             req.warnings.append({"code": choice("warning.duplicate_key"),
-                                 "message": f'the key "{key}" appears more than once in an object; only its last value was used'})
+                                 "message": f'the key "{key}" appears more than once in an object; only its last value was used: write each key once'})
         return parsed.value
 
     def _read_debug(self, data: dict[str, Any], req: _Request) -> None:
@@ -164,7 +164,8 @@ class Dispatcher:
         if api is None:
             req.supplied["api"] = "admin"
         elif not isinstance(api, str) or api.lower() != "admin":
-            raise ApiError(ErrorCode.UNKNOWN_API, f'The api {describe_json(api)} is not served here: this server implements "api": "admin".')
+            shown = f'"{api}"' if isinstance(api, str) else describe_json(api)
+            raise ApiError(ErrorCode.UNKNOWN_API, f'The api {shown} is not served here: this server implements "api": "admin".')
         if "action" not in data:
             raise ApiError.missing("action", f"name what to do, e.g. {_EXAMPLE}")
         action = data["action"]
@@ -174,7 +175,7 @@ class Dispatcher:
         if spec is None:
             close = difflib.get_close_matches(action, _ACTION_NAMES, n=1, cutoff=0.6)
             hint = f'did you mean "{close[0]}"?' if close else "the admin actions are " + ", ".join(_ACTION_NAMES)
-            raise ApiError(ErrorCode.UNKNOWN_ACTION, f'The action "{action}" does not exist: {hint}')
+            raise ApiError(ErrorCode.UNKNOWN_ACTION, f'The action "{action}" does not exist: {hint}.'.replace("?.", "?"))
         return spec
 
     def _check_token(self, spec: ActionSpec, ctx: CallContext) -> None:

@@ -84,7 +84,7 @@ def describe_decode_error(text: str, err: json.JSONDecodeError) -> tuple[str, in
                 expected,
             )
     if not text.strip():
-        return ("the body is empty: send one JSON object", 1, 1, "a JSON object")
+        return ("the text is empty (expected a JSON object)", 1, 1, "a JSON object")
     line, column = _line_col(text, pos)
     return (f"line {line}, column {column}: expected {expected}", line, column, expected)
 

@@ -64,6 +64,9 @@ KIT_CHOICES: dict[str, Choice] = {
         {"algorithm": "scrypt", "n": 2**14, "r": 8, "p": 1, "salt_bytes": 16, "dklen": 32},
         "standard-library scrypt, about 30-60 ms per check, run off the event loop",
     ),
+    "merge_response_options": Choice(
+        True, "defaultResponseOptions given to createSession/alterSession replace only the options named"
+    ),
     "listservices_tls_needs_token": Choice(True, "listener tls objects are shown only to a valid authToken"),
 }
 
