@@ -27,6 +27,7 @@ PING = json.dumps({"action": "pingSession", "debug": "none"})
         ({"Host": "127.0.0.1:8080", "Origin": "http://127.0.0.1:8080"}, True, False),
         ({"Host": "127.0.0.1:8080", "Origin": "https://evil.example"}, True, True),
         ({"Host": "127.0.0.1:8080", "Origin": "null"}, True, True),
+        ({"Host": "127.0.0.1:8080", "Origin": "http://localhost:8888"}, True, False),  # JupyterLab's page
         ({"Host": "trainer:8080", "Origin": "http://evil.example"}, False, True),
     ],
 )

@@ -246,3 +246,12 @@ def test_symlinked_file_is_edited_in_place_of_its_target(services: Path, tmp_pat
     result = set_default(link, FLAG, True)
     assert link.is_symlink() and read_defaults(services)[FLAG] is True
     assert isinstance(result, SetDefaultResult) and result.path == services.resolve()
+
+
+def test_a_folder_instead_of_the_file_is_a_config_error(tmp_path: Path) -> None:
+    from tutorial_kit.servicesfile import set_default as set_flag
+
+    folder = tmp_path / "services.json"
+    folder.mkdir()
+    with pytest.raises(ConfigFileError, match="cannot be read"):
+        set_flag(folder, "enablePermanentJsonApiSessions", True)

@@ -103,6 +103,9 @@ def _read_text(path: Path) -> str:
             f"{path} does not exist: start the server once and it writes the default file.",
             path=str(path),
         ) from None
+    except OSError as exc:  # a folder, no permission, ...
+        raise ConfigFileError(f"{path} cannot be read ({exc.strerror}): it must be the services.json file.",
+                              path=str(path)) from None
     except UnicodeDecodeError as exc:
         raise ConfigFileError(
             f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 and try again.",

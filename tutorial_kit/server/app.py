@@ -51,8 +51,9 @@ def foreign_request(headers: httputil.HTTPHeaders, loopback_only: bool) -> str |
     A page in the learner's browser can POST to a server on 127.0.0.1 (and, through DNS
     rebinding, read the answers). Browsers always name the page's origin in ``Origin`` and the
     name they resolved in ``Host``; programs (httpx, curl, FairCom's clients) send no ``Origin``.
-    So: an ``Origin`` that is not this server is refused, and a loopback-only server refuses a
-    ``Host`` that is not a loopback name.
+    So: an ``Origin`` of another machine's site is refused (pages served from this computer,
+    JupyterLab's for one, are not), and a loopback-only server refuses a ``Host`` that is not a
+    loopback name.
     """
     host = headers.get("Host", "")
     if loopback_only and host:  # no Host at all: an HTTP/1.0 program, never a browser
@@ -60,8 +61,11 @@ def foreign_request(headers: httputil.HTTPHeaders, loopback_only: bool) -> str |
         if name.lower() not in _LOCAL_HOSTS and not name.startswith("127."):
             return f'the Host header names "{host}", not this computer'
     origin = headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
-        return f'it comes from the web page {origin}'
+    if origin is not None:
+        parts = urlsplit(origin)
+        same_machine = (parts.hostname or "") in _LOCAL_HOSTS or (parts.hostname or "").startswith("127.")
+        if parts.netloc.lower() != host.lower() and not same_machine:
+            return f'it comes from the web page {origin}'
     return None
 
 
@@ -218,19 +222,6 @@ def make_server(dispatcher: Dispatcher, max_body_bytes: int, *, loopback_only: b
 _API_RE = re.compile(_API_PATH)  # matched against the path without the query, as PathMatches does
 _OK_LINE = httputil.ResponseStartLine("HTTP/1.1", 200, "OK")
 _FORBIDDEN_LINE = httputil.ResponseStartLine("HTTP/1.1", 403, "Forbidden")
-_date_cache: tuple[int, str] = (0, "")  # replaced whole: servers on several threads may share it
-
-
-def _http_date() -> str:
-    """The Date header value, formatted once per second."""
-    global _date_cache
-    now = int(time.time())
-    cached = _date_cache
-    if now != cached[0]:
-        cached = _date_cache = (now, httputil.format_timestamp(now))
-    return cached[1]
-
-
 def _body_already_read(conn: httputil.HTTPConnection, headers: httputil.HTTPHeaders) -> bool:
     """True when the whole Content-Length body already sits in the connection's read buffer.
 
@@ -263,6 +254,14 @@ class ApiServer(httputil.HTTPServerConnectionDelegate):
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
         self.loopback_only = loopback_only
+        self._date: tuple[int, str] = (0, "")
+
+    def http_date(self) -> str:
+        """The Date header value, formatted once per second."""
+        now = int(time.time())
+        if now != self._date[0]:
+            self._date = (now, httputil.format_timestamp(now))
+        return self._date[1]
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
         return _ApiMessage(self, server_conn, request_conn)
@@ -342,7 +341,7 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         headers = httputil.HTTPHeaders()
         headers["Content-Type"] = _JSON
         headers["Content-Length"] = str(len(body))
-        headers["Date"] = _http_date()
+        headers["Date"] = self.server.http_date()
         if len(body) > 65536:  # written apart from the headers, so that it is not copied to join them
             self.conn.write_headers(status, headers)
             self.conn.write(body)
