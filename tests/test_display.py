@@ -47,7 +47,7 @@ def describe_response() -> Response:
 def test_create_session_text_plain_snapshot() -> None:
     assert repr(create_response()) == """\
 createSession: errorCode 0 (success)
-session AbCd…  ADMIN  permanentSession true  idleConnectionTimeoutSeconds -1 (never expires)
+session AbCd…  ADMIN  ""  permanentSession true  idleConnectionTimeoutSeconds -1 (never expires)
 {
   "authToken": "AbCd…",
   "result": {
@@ -66,8 +66,8 @@ def test_describe_sessions_text_plain_lines_are_aligned() -> None:
     lines = response_text(describe_response()).splitlines()
     assert lines[:3] == [
         "describeSessions: errorCode 0 (success), 2 sessions",
-        "  AbCd…  ADMIN  permanentSession true   idleConnectionTimeoutSeconds -1 (never expires)",
-        "  WxYz…  ADMIN  permanentSession false  idleConnectionTimeoutSeconds 3600",
+        "  AbCd…  ADMIN  \"\"  permanentSession true   idleConnectionTimeoutSeconds -1 (never expires)",
+        "  WxYz…  ADMIN  \"\"  permanentSession false  idleConnectionTimeoutSeconds 3600",
     ]
     assert TOKEN not in "\n".join(lines) and OTHER not in "\n".join(lines)
 

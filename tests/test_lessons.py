@@ -136,3 +136,28 @@ def test_remote_mode_explains_the_trainer_only_steps(tmp_path: Path) -> None:
         assert lesson.check_ping(lesson.client.ping_session()).ok
         assert not (tmp_path / "unused").exists(), "remote mode starts no local server"
         KitClient(shared.url).close()
+
+
+def test_progress_keeps_fingerprints_not_keys(env: dict[str, str]) -> None:
+    lesson = start_lesson(3, env=env)
+    key = lesson.client.create_session(permanent=True, description="fingerprint").auth_token
+    lesson.progress()
+    path = Path(env["TUTORIAL_KIT_HOME"]) / "run" / "progress.json"
+    text = path.read_text()
+    assert key not in text and "api_key" in text
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_setup_alone_ticks_nothing_and_a_broken_file_is_explained(tmp_path: Path) -> None:
+    env = _env(tmp_path / "server-home")
+    try:
+        lesson = start_lesson(5, env=env)  # setup switches the flag on and restarts: not the learner's doing
+        assert not any(done for _, _, done in lesson.progress().rows)
+        services = Path(env["TUTORIAL_KIT_HOME"]) / "config" / "services.json"
+        services.write_text(services.read_text().replace('"apiRoot":', '"apiRoot"'))
+        note = lesson.restart()
+        assert note.tone == "warning" and "line" in note.text and "lesson.restart()" in note.text
+        check = lesson.check_flag()
+        assert not check.ok and "not running" in check.detail
+    finally:
+        ServerControl(tmp_path / "server-home").stop()

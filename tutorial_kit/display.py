@@ -134,6 +134,8 @@ def _sessions_of(result: Any) -> list[dict[str, Any]] | None:
 def _session_cells(session: Mapping[str, Any]) -> list[str]:
     """The text cells of one session's summary line."""
     cells = [str(session.get("authToken", "")), str(session.get("username", ""))]
+    if "description" in session:
+        cells.append(json.dumps(session["description"], ensure_ascii=False))
     if "permanentSession" in session:
         cells.append("permanentSession " + json.dumps(session["permanentSession"]))
     if "idleConnectionTimeoutSeconds" in session:
@@ -142,7 +144,7 @@ def _session_cells(session: Mapping[str, Any]) -> list[str]:
 
 
 def _session_lines(sessions: list[dict[str, Any]], indent: str = "  ") -> list[str]:
-    """One line per session, columns aligned: token, username, permanentSession, idle timeout."""
+    """One line per session, columns aligned: token, username, description, permanentSession, idle timeout."""
     rows = [_session_cells(s) for s in sessions]
     widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(map(len, rows), default=0))]
     return [indent + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]

@@ -73,10 +73,10 @@ class Milestone:
 
 
 MILESTONES: tuple[Milestone, ...] = (
-    Milestone("server", "The server answers pingSession", 1),
+    Milestone("server", "You checked the server with pingSession", 1),
     Milestone("session", "You logged in with createSession", 1),
-    Milestone("flag_file", "services.json has enablePermanentJsonApiSessions: true", 2),
-    Milestone("flag_running", "The running server allows permanent sessions", 2),
+    Milestone("flag_file", "You set enablePermanentJsonApiSessions to true in services.json", 2),
+    Milestone("flag_running", "You restarted the server, and it allows permanent sessions", 2),
     Milestone("api_key", "You created a permanent session (an API key)", 3),
     Milestone("survived", "Your API key survived a server restart", 3),
     Milestone("confirmed", "You confirmed it with describeSessions", 4),

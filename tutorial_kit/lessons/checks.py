@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._exceptions import KitTransportError
 from .._response import Response
 from .._status import FLAG
 from .results import Check
@@ -68,7 +69,10 @@ class LessonChecks:
     def check_flag(self) -> Check:
         """Lesson 2: the flag is true in services.json and in the running server."""
         title = "Permanent sessions are on"
-        running = self.client.list_services().result.get("jsonActionApiDefaults", {}).get(FLAG) is True
+        try:
+            running = self.client.list_services().result.get("jsonActionApiDefaults", {}).get(FLAG) is True
+        except KitTransportError:
+            return Check(False, title, "the server is not running: run lesson.restart() (it names any mistake in services.json)")
         file_on = running
         if not self.remote:
             file_on = (self.server.status().file_defaults or {}).get(FLAG) is True

@@ -93,6 +93,7 @@ class Exercises:
             return "describe the key itself: put it in params.authTokens too"
         if mine[0].get("permanentSession") is not True:
             return "the session you used is not permanent: use the ci-pipeline key from exercise 1"
+        self.lesson.mark("confirmed")
         return None
 
     def _check_3(self, answer: Any) -> str | None:
@@ -124,6 +125,7 @@ class Exercises:
         reply = self._ping(answer)
         if reply.ok:
             return "that key still works: send deleteSession with it as the authToken"
+        self.lesson.mark("revoked")
         return None
 
     def _check_6(self, answer: Any) -> str | None:

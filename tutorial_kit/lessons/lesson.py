@@ -61,7 +61,11 @@ class Lesson(LessonChecks):
         """Restart the server so it reads services.json again (remote: say how)."""
         if self.remote:
             return Note(self.server.explain("restart"), "warning")
-        self.server.restart()
+        try:
+            self.server.restart()
+        except ConfigFileError as err:
+            return Note(f"The server did not start: services.json has a mistake.\n{err.message}\n"
+                        "Fix the file at that line and column, then run lesson.restart() again.", "warning")
         return Note("The server restarted and read services.json again. "
                     "Temporary sessions ended; permanent sessions (API keys) are still there.")
 
@@ -75,10 +79,8 @@ class Lesson(LessonChecks):
             return Note("services.json is on the remote server's machine, in its config folder.")
         status = self.server.status()
         text = status.services_path.read_text(encoding="utf-8") if status.services_path else ""
-        start = text.find('"jsonActionApiDefaults"')
-        section = text[start:text.find("}", text.find("}", start) + 1) + 1] if start >= 0 else text
-        where = status.text.splitlines()[2] if len(status.text.splitlines()) > 2 else ""
-        return Note(f"{where}\n\n{section}")
+        where = next((line for line in status.text.splitlines() if line.startswith("services.json:")), "")
+        return Note(f"{where}\n\n{_defaults_section(text)}")
 
     def try_services_text(self, text: str) -> Note:
         """Check a services.json text as the server does at start, without touching the real file."""
@@ -145,17 +147,7 @@ class Lesson(LessonChecks):
         return ProgressView(tuple((m.label, m.lesson, m.key in seen.done) for m in MILESTONES), self.info.number)
 
     def _observe(self) -> None:
-        """Record the milestones the server's state shows now."""
-        seen = self._progress_file()
-        if self.client.ping_session(check=False).ok:
-            seen.mark("server")
-        defaults = self.client.list_services().result.get("jsonActionApiDefaults", {})
-        if defaults.get(FLAG) is True:
-            seen.mark("flag_running")
-        if not self.remote:
-            status = self.server.status()
-            if (status.file_defaults or {}).get(FLAG) is True:
-                seen.mark("flag_file")
+        """Record what the learner's own sessions show now (setup steps never count as progress)."""
         sessions = self.learner_sessions()
         seen = self._progress_file()  # the checker may have saved its token meanwhile
         if sessions:
@@ -166,7 +158,7 @@ class Lesson(LessonChecks):
                 token = session["authToken"]
                 seen.mark("api_key")
                 seen.remember_key(token, boot)
-                if seen.keys[token] != boot:
+                if seen.boot_of(token) != boot:
                     seen.mark("survived")
 
     def mark(self, key: str) -> None:
@@ -191,6 +183,18 @@ class Lesson(LessonChecks):
                 f"<div style='color:#555'>about {info.minutes} minutes</div>"
                 f"<div style='margin-top:6px'>You will learn:</div><ul style='margin:2px 0'>{goals}</ul>"
                 f"{notes}{self.progress()._repr_html_()}</div>")
+
+
+def _defaults_section(text: str) -> str:
+    """The lines of the "jsonActionApiDefaults" object, shifted left to start at column 0."""
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if '"jsonActionApiDefaults"' in line), None)
+    if first is None:
+        return text
+    indent = len(lines[first]) - len(lines[first].lstrip())
+    last = next((i for i in range(first + 1, len(lines))
+                 if lines[i].lstrip().startswith("}") and len(lines[i]) - len(lines[i].lstrip()) == indent), len(lines) - 1)
+    return "\n".join(line[indent:] for line in lines[first:last + 1]).rstrip(",")
 
 
 def _prepare(lesson: Lesson) -> list[Note]:

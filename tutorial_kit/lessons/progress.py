@@ -2,9 +2,10 @@
 
 Most milestones are read from the server each time (is the flag on? is there an API key?). A few
 are events that leave no trace on the server (an API key that survived a restart, one that was
-revoked); the kit notes those in a small JSON file when it sees them: ``<home>/run/progress.json``
-for the kit's own server, ``~/.tutorial-kit/progress-<host>.json`` for a remote one. The file also
-keeps the token of the kit's own check session, so the kit uses one session, not one per check.
+revoked); the kit notes those in a small JSON file (mode 0600) when it sees them:
+``<home>/run/progress.json`` for the kit's own server, ``~/.tutorial-kit/progress-<host>.json``
+for a remote one. API keys are kept there only as one-way fingerprints. The file also keeps the
+token of the kit's own temporary check session, so the kit uses one session, not one per check.
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ from typing import Any
 
 from .._files import replace_file
 
-__all__ = ["ProgressFile", "progress_path"]
+__all__ = ["ProgressFile", "progress_path", "fingerprint"]
 
 log = logging.getLogger(__name__)
+
+
+def fingerprint(token: str) -> str:
+    """A one-way fingerprint of a token: enough to recognise it, useless as a key."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:20]
 
 
 def progress_path(home: Path | None, url: str | None) -> Path:
@@ -62,7 +68,13 @@ class ProgressFile:
             self.done.add(key)
             self.save()
 
+    def boot_of(self, token: str) -> str | None:
+        """The server run in which the kit first saw this API key, if it did."""
+        return self.keys.get(fingerprint(token))
+
     def remember_key(self, token: str, boot: str) -> None:
-        if token not in self.keys:
-            self.keys[token] = boot
+        """Note the server run in which an API key was first seen (by fingerprint, not the key)."""
+        key = fingerprint(token)
+        if key not in self.keys:
+            self.keys[key] = boot
             self.save()
