@@ -57,6 +57,70 @@ def _summary(values_ms: list[float]) -> dict[str, float]:
 # --- request cost: ours vs a bare tornado handler, server CPU per request ---------------------
 
 
+def _cost_cases(client: RawClient) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The two measured requests, each on its own path so the bare server can answer it in kind."""
+    token = _login(client)
+    return {
+        "pingSession": ("/api/ping", {"api": "admin", "action": "pingSession", "authToken": token, "debug": "none"}),
+        "describeSessions_one": ("/api/describe", {"api": "admin", "action": "describeSessions", "authToken": token,
+                                                   "params": {"authTokens": [token]}, "debug": "none"}),
+    }
+
+
+def _our_answers(client: RawClient, cases: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    """Our server's answer to each case: the bare server returns the same bytes as a constant."""
+    bodies = {}
+    for path, request in cases.values():
+        status, answer = client.request(path, _dumps(request))
+        if status != 200 or b'"errorCode":0,' not in answer:
+            raise RuntimeError(f"{request['action']} failed: HTTP {status} {answer[:300]!r}")
+        bodies[path] = answer.decode()
+    return bodies
+
+
+def _measure_rounds(servers: dict[str, ServerProcess], worker: LoadWorker,
+                    cases: dict[str, tuple[str, dict[str, Any]]], *, requests: int, rounds: int,
+                    warmup: int, max_seconds: float) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Alternate the servers round by round; each run records its server's CPU per request."""
+    samples: dict[str, dict[str, list[dict[str, Any]]]] = {c: {"bare": [], "ours": []} for c in cases}
+    for path, request in cases.values():
+        for server in servers.values():
+            worker.run(server.port, path, json.dumps(request), warmup, max_seconds)
+    for r in range(rounds):
+        for case, (path, request) in cases.items():
+            for name in (("bare", "ours") if r % 2 == 0 else ("ours", "bare")):
+                server = servers[name]
+                before = server.cpu()
+                out = worker.run(server.port, path, json.dumps(request), requests, max_seconds)
+                used = server.cpu() - before
+                if out["errors"]:
+                    raise RuntimeError(f"{name} answered {case} with errors: {out['first_error']}")
+                out["cpu_us_per_request"] = used / out["count"] * 1e6
+                samples[case][name].append(out)
+    return samples
+
+
+def _cost_row(by_server: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Medians per server, and the ratio bare/ours (the median of each round's own ratio)."""
+    row: dict[str, Any] = {}
+    for name, runs in by_server.items():
+        row[name] = {
+            "cpu_us_per_request": statistics.median(r["cpu_us_per_request"] for r in runs),
+            "throughput_rps": statistics.median(r["throughput_rps"] for r in runs),
+            "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+            "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+            "requests": sum(r["count"] for r in runs),
+            "rounds_cpu_us": [round(r["cpu_us_per_request"], 2) for r in runs],
+        }
+    # each round measures both servers back to back: their ratio is steadier than a ratio of
+    # medians taken minutes apart on a shared machine
+    ratios = [b["cpu_us_per_request"] / o["cpu_us_per_request"] for b, o in zip(by_server["bare"], by_server["ours"])]
+    row["ratio_bare_over_ours"] = statistics.median(ratios)
+    row["ratio_of_medians"] = row["bare"]["cpu_us_per_request"] / row["ours"]["cpu_us_per_request"]
+    row["rounds_ratio"] = [round(r, 3) for r in ratios]
+    return row
+
+
 def request_cost(tmp: Path, *, requests: int, rounds: int, warmup: int, max_seconds: float) -> dict[str, Any]:
     """Server CPU per request for pingSession and describeSessions(one token), ours vs bare."""
     home = make_home(tmp / "cost-home")
@@ -65,65 +129,20 @@ def request_cost(tmp: Path, *, requests: int, rounds: int, warmup: int, max_seco
     try:
         servers["ours"] = ours = ServerProcess(ours_argv(home), log_path=tmp / "ours.log")
         with RawClient(_HOST, ours.port) as client:
-            token = _login(client)
-            cases = {
-                "pingSession": ("/api/ping", {"api": "admin", "action": "pingSession", "authToken": token,
-                                              "debug": "none"}),
-                "describeSessions_one": ("/api/describe", {"api": "admin", "action": "describeSessions",
-                                                           "authToken": token, "params": {"authTokens": [token]},
-                                                           "debug": "none"}),
-            }
-            bodies = {}
-            for path, request in cases.values():
-                status, answer = client.request(path, _dumps(request))
-                if status != 200 or b'"errorCode":0,' not in answer:
-                    raise RuntimeError(f"{request['action']} failed: HTTP {status} {answer[:300]!r}")
-                bodies[path] = answer.decode()
+            cases = _cost_cases(client)
+            bodies = _our_answers(client, cases)
         bodies_file = tmp / "bare-bodies.json"
         bodies_file.write_text(json.dumps(bodies), encoding="utf-8")
         servers["bare"] = ServerProcess(bare_argv(bodies_file), log_path=tmp / "bare.log")
         worker = LoadWorker()
-        samples: dict[str, dict[str, list[dict[str, Any]]]] = {c: {"bare": [], "ours": []} for c in cases}
-        for case, (path, request) in cases.items():
-            for server in servers.values():
-                worker.run(server.port, path, json.dumps(request), warmup, max_seconds)
-        for r in range(rounds):
-            for case, (path, request) in cases.items():
-                order = ("bare", "ours") if r % 2 == 0 else ("ours", "bare")
-                for name in order:
-                    server = servers[name]
-                    before = server.cpu()
-                    out = worker.run(server.port, path, json.dumps(request), requests, max_seconds)
-                    used = server.cpu() - before
-                    if out["errors"]:
-                        raise RuntimeError(f"{name} answered {case} with errors: {out['first_error']}")
-                    out["cpu_us_per_request"] = used / out["count"] * 1e6
-                    samples[case][name].append(out)
+        samples = _measure_rounds(servers, worker, cases, requests=requests, rounds=rounds,
+                                  warmup=warmup, max_seconds=max_seconds)
     finally:
         if worker is not None:
             worker.close()
         for server in servers.values():
             server.stop()
-    result: dict[str, Any] = {}
-    for case, by_server in samples.items():
-        row: dict[str, Any] = {}
-        for name, runs in by_server.items():
-            row[name] = {
-                "cpu_us_per_request": statistics.median(r["cpu_us_per_request"] for r in runs),
-                "throughput_rps": statistics.median(r["throughput_rps"] for r in runs),
-                "p50_ms": statistics.median(r["p50_ms"] for r in runs),
-                "p99_ms": statistics.median(r["p99_ms"] for r in runs),
-                "requests": sum(r["count"] for r in runs),
-                "rounds_cpu_us": [round(r["cpu_us_per_request"], 2) for r in runs],
-            }
-        # each round measures both servers back to back: their ratio is steadier than a ratio of
-        # medians taken minutes apart on a shared machine
-        ratios = [b["cpu_us_per_request"] / o["cpu_us_per_request"] for b, o in zip(by_server["bare"], by_server["ours"])]
-        row["ratio_bare_over_ours"] = statistics.median(ratios)
-        row["ratio_of_medians"] = row["bare"]["cpu_us_per_request"] / row["ours"]["cpu_us_per_request"]
-        row["rounds_ratio"] = [round(r, 3) for r in ratios]
-        result[case] = row
-    return result
+    return {case: _cost_row(by_server) for case, by_server in samples.items()}
 
 
 # --- start and restart ------------------------------------------------------------------------

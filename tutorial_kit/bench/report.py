@@ -63,13 +63,9 @@ def _f(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
-def format_report(results: dict[str, Any]) -> str:
-    m, cfg = results["machine"], results["config"]
+def _cost_lines(results: dict[str, Any]) -> list[str]:
+    cfg = results["config"]
     lines = [
-        f"machine: {m['cpu_model']}, {m['cores']} cores ({m['cores_usable']} usable), {m['python']}, "
-        f"tornado {m['tornado']}, {m['platform']}",
-        f"server CPU clock: {m['cpu_clock']}",
-        "",
         f"Request cost: server CPU per request, loopback keep-alive, one connection, debug none "
         f"({cfg['requests']} requests x {cfg['rounds']} rounds each, servers alternating; medians; "
         "bare/ours = median of the rounds' ratios)",
@@ -84,10 +80,14 @@ def format_report(results: dict[str, Any]) -> str:
             f"{_f(row['ratio_bare_over_ours'], 3):>10}  {b['throughput_rps']:>10.0f}{_f(b['p50_ms'], 3):>8}"
             f"{_f(b['p99_ms'], 3):>8}  {o['throughput_rps']:>10.0f}{_f(o['p50_ms'], 3):>8}{_f(o['p99_ms'], 3):>8}"
         )
-    starts = results["start"]
+    return lines
+
+
+def _start_lines(results: dict[str, Any]) -> list[str]:
+    m, starts = results["machine"], results["start"]
     sizes = sorted(starts, key=int)
-    lines += ["", "Start and restart: call/spawn -> first answered request, ms (median of runs; first run)",
-              f"  {'permanent sessions on disk':34}" + "".join(f"{int(s):>16,}" for s in sizes)]
+    lines = ["Start and restart: call/spawn -> first answered request, ms (median of runs; first run)",
+             f"  {'permanent sessions on disk':34}" + "".join(f"{int(s):>16,}" for s in sizes)]
     for kind, what, label in (("inprocess", "start", "in-process start"), ("inprocess", "restart", "in-process restart"),
                               ("background", "start", "background start (spawn)"),
                               ("background", "start_cpu", "  its CPU ms until answering"),
@@ -102,10 +102,14 @@ def format_report(results: dict[str, Any]) -> str:
                  "   (its modules compiled at start: first start after an install or edit)")
     lines.append("  (spawned servers cache bytecode as Python does by default, in a temporary PYTHONPYCACHEPREFIX; "
                  f"this shell {'writes' if m['caller_writes_bytecode'] else 'does not write'} bytecode)")
+    return lines
+
+
+def _live_lines(results: dict[str, Any]) -> list[str]:
     live = results["live_sessions"]
-    lsizes = sorted(live, key=int)
-    lines += ["", "Live sessions (in-process server, client in the bench process)",
-              f"  {'live sessions':34}" + "".join(f"{int(s):>12,}" for s in lsizes)]
+    sizes = sorted(live, key=int)
+    lines = ["Live sessions (in-process server, client in the bench process)",
+             f"  {'live sessions':34}" + "".join(f"{int(s):>12,}" for s in sizes)]
     for label, get in (
         ("describeSessions all, median ms", lambda r: _f(r["describe_all"]["median_ms"], 2)),
         ("describeSessions all, first ms", lambda r: _f(r["describe_all"]["first_ms"], 2)),
@@ -113,7 +117,16 @@ def format_report(results: dict[str, Any]) -> str:
         ("pingSession p50 ms", lambda r: _f(r["ping"]["p50_ms"], 3)),
         ("pingSession p99 ms", lambda r: _f(r["ping"]["p99_ms"], 3)),
     ):
-        lines.append(f"  {label:34}" + "".join(f"{get(live[s]):>12}" for s in lsizes))
+        lines.append(f"  {label:34}" + "".join(f"{get(live[s]):>12}" for s in sizes))
+    return lines
+
+
+def format_report(results: dict[str, Any]) -> str:
+    """The benchmark's figures as the table ``make bench`` prints."""
+    m = results["machine"]
+    lines = [f"machine: {m['cpu_model']}, {m['cores']} cores ({m['cores_usable']} usable), {m['python']}, "
+             f"tornado {m['tornado']}, {m['platform']}", f"server CPU clock: {m['cpu_clock']}", ""]
+    lines += _cost_lines(results) + [""] + _start_lines(results) + [""] + _live_lines(results)
     lines += ["", "Targets (design, \"Performance targets\")"]
     for t in results["targets"]:
         lines.append(f"  {t['name']:52}{t['value']:>10.3f}  {t['target']:>7}  {'ok' if t['met'] else 'MISSED'}")
