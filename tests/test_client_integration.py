@@ -19,28 +19,7 @@ from tutorial_kit.display import ConfigDiff, SessionList
 from tutorial_kit.magic import load_ipython_extension, set_default_client
 from tutorial_kit.placeholders import fill_placeholders
 from tutorial_kit.server import EmulatorServer
-
-SEED_CREATE = """{
-  "api": "admin",
-  "action": "createSession",
-  "params": {
-    "username": "CHANGE",
-    "username": "CHANGE",
-    "permanentSession": true
-  }
-}
-"""
-SEED_DESCRIBE = """{
-  "api": "admin",
-  "action": "describeSessions",
-  "params": {
-    "authTokens": [
-      "replaceWithTheAuthTokensYouWantToCheck"
-    ]
-  },
-  "authToken": "replaceWithAuthTokenFromCreateSession"
-}
-"""
+from seed_examples import SEED_CREATE, SEED_DESCRIBE
 
 
 def enable_permanent_sessions(home: Path) -> None:

@@ -9,27 +9,7 @@ import pytest
 
 from tutorial_kit._exceptions import KitUsageError
 from tutorial_kit.lint import ADMIN_ACTIONS, LintWarning, lint_request, parse_request
-
-SEED_CREATE = """{
-  "api": "admin",
-  "action": "createSession",
-  "params": {
-    "username": "CHANGE",
-    "username": "CHANGE",
-    "permanentSession": true
-  }
-}"""
-
-SEED_DESCRIBE = """{
-  "api": "admin",
-  "action": "describeSessions",
-  "params": {
-    "authTokens": [
-      "replaceWithTheAuthTokensYouWantToCheck"
-    ]
-  },
-  "authToken": "replaceWithAuthTokenFromCreateSession"
-}"""
+from seed_examples import SEED_CREATE, SEED_DESCRIBE
 
 
 def codes(warnings: list[LintWarning]) -> list[str]:

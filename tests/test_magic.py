@@ -14,28 +14,8 @@ from IPython.utils.capture import capture_output
 from jsonaction_fake import PASSWORD, URL, FakeServer
 from tutorial_kit.client import KitClient, Response
 from tutorial_kit.magic import ClientRegistry, JsonActionMagics, get_magics, load_ipython_extension, set_default_client
+from seed_examples import SEED_CREATE, SEED_DESCRIBE
 
-SEED_CREATE = """{
-  "api": "admin",
-  "action": "createSession",
-  "params": {
-    "username": "CHANGE",
-    "username": "CHANGE",
-    "permanentSession": true
-  }
-}
-"""
-SEED_DESCRIBE = """{
-  "api": "admin",
-  "action": "describeSessions",
-  "params": {
-    "authTokens": [
-      "replaceWithTheAuthTokensYouWantToCheck"
-    ]
-  },
-  "authToken": "replaceWithAuthTokenFromCreateSession"
-}
-"""
 CREATE = '{"api": "admin", "action": "createSession", "params": {"username": "ADMIN", "password": "%s"}}' % PASSWORD
 
 

@@ -9,16 +9,17 @@ from pathlib import Path
 __all__ = ["replace_file"]
 
 
-def replace_file(target: Path, text: str, *, mode: int = 0o600) -> None:
-    """Write ``text`` (UTF-8, newlines as given) to ``target`` atomically, with ``mode``.
+def replace_file(target: Path, text: str | bytes, *, mode: int = 0o600) -> None:
+    """Write ``text`` (str as UTF-8, newlines as given; or bytes as they are) to ``target``
+    atomically, with ``mode``.
 
     The text goes to a temporary file in the same folder (created 0600, so a secret is never
     readable by others, even for a moment), is flushed to disk, and replaces ``target``.
     """
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._exceptions import ConfigFileError, KitUsageError
+from ._files import replace_file
 from .server.jsontext import JsonTextError, parse_json
 
 __all__ = ["DEFAULTS_KEY", "SetDefaultResult", "read_defaults", "set_default"]
@@ -322,22 +322,6 @@ def _check_value(name: str, value: Any) -> None:
         raise KitUsageError(f"{name}: {value!r} cannot be written as JSON ({exc})") from exc
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` via a temporary file in the same folder, keeping its mode."""
-    mode = path.stat().st_mode & 0o7777
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def set_default(path: str | os.PathLike[str], name: str, value: Any) -> SetDefaultResult:
     """Set ``jsonActionApiDefaults.<name>`` to ``value`` in the services.json at ``path``.
 
@@ -371,5 +355,5 @@ def set_default(path: str | os.PathLike[str], name: str, value: Any) -> SetDefau
             path=str(file),
             property_path=f"{DEFAULTS_KEY}.{name}",
         )
-    _write_atomically(file, (bom + new_text).encode("utf-8"))
+    replace_file(file, (bom + new_text).encode("utf-8"), mode=file.stat().st_mode & 0o7777)  # keeps its mode
     return SetDefaultResult(file, name, old, value, had_key=had_key, changed=True)
