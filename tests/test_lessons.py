@@ -161,3 +161,19 @@ def test_setup_alone_ticks_nothing_and_a_broken_file_is_explained(tmp_path: Path
         assert not check.ok and "not running" in check.detail
     finally:
         ServerControl(tmp_path / "server-home").stop()
+
+
+def test_start_over_gives_a_fresh_server(tmp_path: Path) -> None:
+    env = _env(tmp_path / "server-home")
+    try:
+        lesson = start_lesson(3, env=env)
+        lesson.client.create_session(permanent=True)
+        assert lesson.check_ping(lesson.client.ping_session()).ok
+        note = lesson.start_over()
+        assert "reset" in note.text
+        assert not any(done for _, _, done in lesson.progress().rows)
+        assert lesson.learner_sessions() == []
+        assert _flag_in_file(env) is None, "a fresh services.json has the flag left out"
+        assert lesson.client.describe_sessions().ok, "the client logs in again on the fresh server"
+    finally:
+        ServerControl(tmp_path / "server-home").stop()

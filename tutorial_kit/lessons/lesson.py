@@ -100,6 +100,7 @@ class Lesson(LessonChecks):
         self.server.reset()
         self._progress_file().path.unlink(missing_ok=True)
         self._checker_client = None
+        self.client.auth_token = None  # its session went with the old server
         return Note("The server was reset: a fresh services.json, no sessions, no API keys, progress cleared.")
 
     # --- the kit's own check session ---
