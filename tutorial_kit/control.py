@@ -184,15 +184,18 @@ class ServerControl:
         return self
 
     def reset(self) -> ServerControl:
-        """Start over: stop the server, delete the home's config and data, start a fresh server."""
+        """Start over: stop the server, delete the home's config and data, start a fresh server
+        (on the same port, so clients made before keep working)."""
         with _process.locked(self._lock_path):
+            state = _process.read_state(self.state_path)
+            port = state.port if state is not None else 0  # the same URL keeps working for clients
             self._stop_locked()
             self._restart_port = None
             for folder in (self.home / "config", self.home / "data"):
                 if folder.exists():
                     log.info("reset: deleting %s", folder)
                     shutil.rmtree(folder)
-            self._start_locked(0)
+            self._start_locked(port)
         return self
 
     # --- configuration -----------------------------------------------------------------------
