@@ -15,21 +15,18 @@ from tutorial_kit.cli import main
 from tutorial_kit.client import KitClient
 from tutorial_kit.server import EmulatorServer
 from tutorial_kit.server.kit_choices import choice
+from tutorial_kit.room import RoomSnapshot, format_room, room, summarize_room
 from tutorial_kit.workshop import (
     PASSWORD_ALPHABET,
     Account,
-    RoomSnapshot,
     admin_password,
     check_names,
     default_url,
-    format_room,
     generate_password,
     learner_names,
     provision,
     read_names,
     read_roster,
-    room,
-    summarize_room,
     tls_verify,
     write_roster,
 )
@@ -356,7 +353,7 @@ def test_cli_room_prints_the_roster_learners(permanent_srv: EmulatorServer, tmp_
 def test_room_lists_everyone_seen_when_the_server_has_no_list_accounts() -> None:
     import httpx
 
-    from tutorial_kit.workshop import _accounts_on_server
+    from tutorial_kit.room import _accounts_on_server
 
     def real_faircom(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"errorCode": 12008, "errorMessage": "unknown action"})

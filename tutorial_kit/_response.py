@@ -6,6 +6,7 @@ Kept apart from :mod:`tutorial_kit.client` so that each module stays small; impo
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -13,7 +14,7 @@ import httpx
 
 from ._exceptions import JsonActionError, NotJsonActionError
 
-__all__ = ["Response", "mask_token", "mask_passwords", "response_from_http", "PASSWORD_MASK"]
+__all__ = ["Response", "mask_token", "fingerprint", "mask_passwords", "response_from_http", "PASSWORD_MASK"]
 
 PASSWORD_MASK = "********"
 
@@ -22,6 +23,11 @@ def mask_token(token: object) -> str:
     """Return ``token`` shortened to its first 4 characters and "…" (for display and logs)."""
     text = str(token)
     return text if len(text) <= 4 else text[:4] + "…"
+
+
+def fingerprint(token: str) -> str:
+    """A short one-way fingerprint of a token: enough to recognise it, useless as a key."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:20]
 
 
 def mask_passwords(value: Any) -> Any:

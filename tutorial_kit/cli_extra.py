@@ -120,15 +120,15 @@ def _accounts_create(args: argparse.Namespace) -> int:
 
 
 def _room(args: argparse.Namespace) -> int:
-    from . import workshop
+    from . import room, workshop
 
     try:
         url = args.url or workshop.default_url(os.environ)
         learners = [a.username for a in workshop.read_roster(args.roster)] if args.roster else None
         while True:
-            rows = workshop.room(url, learners=learners, snapshot=args.snapshot, **_connection(args))
+            rows = room.room(url, learners=learners, snapshot=args.snapshot, **_connection(args))
             stamp = datetime.now(timezone.utc).strftime("%H:%M:%S UTC")
-            print(f"room on {url} at {stamp}\n{workshop.format_room(rows)}", flush=True)
+            print(f"room on {url} at {stamp}\n{room.format_room(rows)}", flush=True)
             if not args.watch:
                 return EXIT_OK
             time.sleep(args.watch)

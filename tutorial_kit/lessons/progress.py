@@ -18,15 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .._files import replace_file
+from .._response import fingerprint
 
 __all__ = ["ProgressFile", "progress_path", "fingerprint"]
 
 log = logging.getLogger(__name__)
-
-
-def fingerprint(token: str) -> str:
-    """A one-way fingerprint of a token: enough to recognise it, useless as a key."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:20]
 
 
 def progress_path(home: Path | None, url: str | None) -> Path:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..workshop import LearnerRow, RoomSnapshot, format_room, summarize_room
+from ..room import LearnerRow, RoomSnapshot, format_room, summarize_room
 from ._common import FONT, Panel, badge, css
 
 if TYPE_CHECKING:
