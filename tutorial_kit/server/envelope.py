@@ -118,9 +118,8 @@ class Dispatcher:
             params = {}
         elif not isinstance(params, dict):
             raise ApiError.invalid("params", describe_json(params), "it must be an object, e.g. {}")
-        for prop in ("apiVersion",):
-            if prop in data and not isinstance(data[prop], str):
-                raise ApiError.invalid(prop, describe_json(data[prop]), 'it must be a string such as "1.0"')
+        if "apiVersion" in data and not isinstance(data["apiVersion"], str):
+            raise ApiError.invalid("apiVersion", describe_json(data["apiVersion"]), 'it must be a string such as "1.0"')
         if "responseOptions" in data and not isinstance(data["responseOptions"], (dict, type(None))):
             raise ApiError.invalid("responseOptions", describe_json(data["responseOptions"]), "it must be an object")
         if "apiVersion" not in data:
