@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from _hardening import ServeProcess, write_services
 from tutorial_kit.notebook_outputs import lesson_paths
 
 pytestmark = pytest.mark.slow
@@ -26,20 +24,12 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("room") / "room-server"
-    services = home / "config" / "services.json"
-    services.parent.mkdir(parents=True)
-    from tutorial_kit.server.config import DEFAULT_SERVICES
-
-    config = json.loads(json.dumps(DEFAULT_SERVICES))
-    config["jsonActionApiDefaults"]["enablePermanentJsonApiSessions"] = True
-    services.write_text(json.dumps(config, indent=2))
-    proc = subprocess.Popen([sys.executable, "-m", "tutorial_kit", "serve", "--home", str(home), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline().strip()
-    assert line.startswith("serving http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() is not None else "")
-    yield line.split(" ", 1)[1]
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=10) == 0
+    write_services(home, enablePermanentJsonApiSessions=True)  # the trainer switched it on
+    serve = ServeProcess(home)
+    url = serve.wait_ready()
+    yield url
+    code, _ = serve.stop()
+    assert code == 0
 
 
 @pytest.mark.parametrize("path", lesson_paths(NOTEBOOKS), ids=lambda p: p.name)

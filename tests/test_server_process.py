@@ -4,7 +4,6 @@ restarts and crashes (``kill -9``)."""
 from __future__ import annotations
 
 import concurrent.futures
-import copy
 import json
 import os
 import re
@@ -14,7 +13,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tutorial_kit.server.config import DEFAULT_SERVICES
 
+from _hardening import write_services
 from conftest import strict_json
 
 pytestmark = pytest.mark.slow
@@ -78,15 +76,6 @@ def start(processes: list[Serve], home: Path, *args: str) -> Serve:
     serve = Serve(home, *args)
     processes.append(serve)
     return serve
-
-
-def write_services(home: Path, **defaults: Any) -> Path:
-    data = copy.deepcopy(DEFAULT_SERVICES)
-    data["jsonActionApiDefaults"].update(defaults)
-    path = home / "config" / "services.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    return path
 
 
 def ask(url: str, body: dict[str, Any]) -> dict[str, Any]:
