@@ -17,7 +17,15 @@ from .results import Check
 __all__ = ["LessonChecks"]
 
 
-def _is_response(value: Any, action: str) -> str | None:
+def succeeded(value: Any, action: str) -> str | None:
+    """None if ``value`` is a successful Response to ``action``; else what is wrong."""
+    problem = response_to(value, action)
+    if problem is None and not value.ok:
+        problem = f"errorCode {value.error_code}: {value.error_message}"
+    return problem
+
+
+def response_to(value: Any, action: str) -> str | None:
     """None if ``value`` is a Response to ``action``; else what is wrong."""
     if not isinstance(value, Response):
         return f"expected the Response of {action} (the value a client call or %%jsonaction --save gives), got {type(value).__name__}"
@@ -38,9 +46,7 @@ class LessonChecks:
     def check_ping(self, response: Any) -> Check:
         """Lesson 1: the server answered pingSession with errorCode 0."""
         title = "The server answers pingSession"
-        problem = _is_response(response, "pingSession")
-        if problem is None and not response.ok:
-            problem = f"errorCode {response.error_code}: {response.error_message}"
+        problem = succeeded(response, "pingSession")
         if problem is None:
             self.mark("server")
         return Check(problem is None, title, problem or "errorCode 0: the server is up.")
@@ -48,9 +54,7 @@ class LessonChecks:
     def check_logged_in(self, response: Any) -> Check:
         """Lesson 1: createSession worked and returned an authToken."""
         title = "You logged in"
-        problem = _is_response(response, "createSession")
-        if problem is None and not response.ok:
-            problem = f"errorCode {response.error_code}: {response.error_message}"
+        problem = succeeded(response, "createSession")
         if problem is None and not response.auth_token:
             problem = "the answer has no authToken"
         if problem is None:
@@ -60,7 +64,7 @@ class LessonChecks:
     def check_refused(self, response: Any) -> Check:
         """Lesson 2: asking for a permanent session while the flag is off gives errorCode 12006."""
         title = "You saw the refusal"
-        problem = _is_response(response, "createSession")
+        problem = response_to(response, "createSession")
         if problem is None and response.error_code != 12006:
             problem = (f"expected errorCode 12006, got {response.error_code}; "
                        "was permanentSession true and the flag still off in the running server?")
@@ -88,9 +92,7 @@ class LessonChecks:
     def check_api_key(self, response: Any) -> Check:
         """Lesson 3: createSession returned a permanent session."""
         title = "You created an API key"
-        problem = _is_response(response, "createSession")
-        if problem is None and not response.ok:
-            problem = f"errorCode {response.error_code}: {response.error_message}"
+        problem = succeeded(response, "createSession")
         if problem is None and response.result.get("permanentSession") is not True:
             problem = 'the session is not permanent: add "permanentSession": true to params'
         if problem is None:
@@ -126,9 +128,7 @@ class LessonChecks:
     def check_confirmed(self, response: Any) -> Check:
         """Lesson 4: describeSessions shows a permanent session with idleConnectionTimeoutSeconds -1."""
         title = "You confirmed the API key"
-        problem = _is_response(response, "describeSessions")
-        if problem is None and not response.ok:
-            problem = f"errorCode {response.error_code}: {response.error_message}"
+        problem = succeeded(response, "describeSessions")
         sessions = response.result.get("sessions", []) if problem is None else []
         if problem is None and not any(s.get("permanentSession") is True for s in sessions):
             problem = "no session in this answer has permanentSession true"

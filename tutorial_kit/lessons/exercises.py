@@ -13,7 +13,7 @@ from typing import Any
 
 from .._response import Response
 from ..lint import lint_request
-from .checks import _is_response
+from .checks import response_to, succeeded
 from .results import Check
 
 __all__ = ["Exercises", "BROKEN_REQUEST", "TASKS"]
@@ -65,11 +65,9 @@ class Exercises:
         return self.lesson.client.with_token(token).ping_session(check=False)
 
     def _check_1(self, answer: Any) -> str | None:
-        problem = _is_response(answer, "createSession")
+        problem = succeeded(answer, "createSession")
         if problem:
             return problem
-        if not answer.ok:
-            return f"the server refused it: errorCode {answer.error_code}: {answer.error_message}"
         if answer.result.get("permanentSession") is not True:
             return 'the session is temporary: add "permanentSession": true'
         if answer.result.get("description") != "ci-pipeline":
@@ -79,7 +77,7 @@ class Exercises:
         return None
 
     def _check_2(self, answer: Any, key: Any = None) -> str | None:
-        problem = _is_response(answer, "describeSessions")
+        problem = response_to(answer, "describeSessions")
         if problem:
             return problem
         request = answer.request if isinstance(answer.request, dict) else {}
@@ -129,7 +127,7 @@ class Exercises:
         return None
 
     def _check_6(self, answer: Any) -> str | None:
-        problem = _is_response(answer, "listAccounts")
+        problem = response_to(answer, "listAccounts")
         if problem:
             return problem
         if answer.error_code != 12030:
