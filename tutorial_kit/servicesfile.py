@@ -21,7 +21,7 @@ from typing import Any
 
 from ._exceptions import ConfigFileError, KitUsageError
 from ._files import replace_file
-from .server.jsontext import JsonTextError, parse_json
+from .server.config import parse_services_text
 
 __all__ = ["DEFAULTS_KEY", "SetDefaultResult", "read_defaults", "set_default"]
 
@@ -115,15 +115,7 @@ def _read_text(path: Path) -> str:
 
 def _parse(text: str, path: Path) -> Any:
     """Parse ``text`` (BOM already removed); a syntax error becomes a located ConfigFileError."""
-    try:
-        return parse_json(text).value
-    except JsonTextError as exc:
-        raise ConfigFileError(
-            f"{path}: {exc.message}. Fix the file (or undo your last edit) and try again.",
-            path=str(path),
-            line=exc.line,
-            column=exc.column,
-        ) from exc
+    return parse_services_text(path, text, "Fix the file (or undo your last edit) and try again.").value
 
 
 def _load(path: Path) -> tuple[str, str, dict[str, Any]]:

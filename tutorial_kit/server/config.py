@@ -11,15 +11,15 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigFileError
-from .jsontext import JsonTextError, parse_json
+from .._files import replace_file
+from .jsontext import JsonTextError, ParsedJson, parse_json
 
-__all__ = ["RunningConfig", "DEFAULT_SERVICES", "SEED_DEFAULTS", "load_config", "write_default_file"]
+__all__ = ["RunningConfig", "DEFAULT_SERVICES", "SEED_DEFAULTS", "load_config", "parse_services_text", "write_default_file"]
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +129,20 @@ class RunningConfig:
 def write_default_file(path: Path) -> None:
     """Write the first-start services.json (atomically; the flag is left out, so it is off)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(DEFAULT_SERVICES, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    replace_file(path, json.dumps(DEFAULT_SERVICES, indent=2) + "\n", mode=0o644)
+
+
+def parse_services_text(path: Path, text: str, what_to_do: str) -> ParsedJson:
+    """Parse a services.json text; an empty or invalid one becomes a located ConfigFileError."""
+    if not text.strip():
+        raise ConfigFileError(
+            f"{path}: the file is empty. Delete it and the server writes a fresh one when it starts, "
+            "or write the JSON object the server expects.", path=str(path), line=1, column=1)
+    try:
+        return parse_json(text)
+    except JsonTextError as err:
+        raise ConfigFileError(f"{path}: {err.message}. {what_to_do}", path=str(path),
+                              line=err.line, column=err.column) from None
 
 
 def load_config(path: Path) -> RunningConfig:
@@ -145,19 +156,7 @@ def load_config(path: Path) -> RunningConfig:
         raise ConfigFileError(f"{path}: the file is not UTF-8 text ({err.reason}); save it as UTF-8.", path=str(path)) from None
     except OSError as err:
         raise ConfigFileError(f"{path}: cannot read the file ({err.strerror}).", path=str(path)) from None
-    if not text.strip():
-        raise ConfigFileError(
-            f"{path}: the file is empty. Delete it and the server writes a fresh one when it starts, "
-            "or write the JSON object the server expects.", path=str(path), line=1, column=1)
-    try:
-        parsed = parse_json(text)
-    except JsonTextError as err:
-        raise ConfigFileError(
-            f"{path}: {err.message}. Fix the file, then start the server again.",
-            path=str(path),
-            line=err.line,
-            column=err.column,
-        ) from None
+    parsed = parse_services_text(path, text, "Fix the file, then start the server again.")
     warnings = [f"{path}: the key \"{key}\" appears twice; the last one is used" for key in parsed.duplicate_keys]
     return _check(path, parsed.value, warnings)
 
