@@ -47,6 +47,9 @@ def test_web_pages_get_403_and_programs_get_answers(tmp_path: Path) -> None:
         assert rebound.status_code == 403
         get = http.get(srv.url, headers={"Origin": "https://evil.example"})
         assert get.status_code == 403 and get.json()["errorCode"] == 12006
+        # refused before its request was read to the end: the connection closes, and says so,
+        # so a keep-alive client opens a new one instead of writing into a closing socket
+        assert get.headers["Connection"] == "close"
         assert http.post(srv.url, content=PING).json()["errorCode"] == 0, "the server keeps serving"
 
 

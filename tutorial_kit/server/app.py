@@ -97,6 +97,9 @@ class ApiHandler(web.RequestHandler):
         if reason is not None:
             self.set_status(403)
             self.set_header("Content-Type", _JSON)
+            # Answered before the request was read to its end, so tornado closes the connection
+            # after this answer: say so, or a keep-alive client sends its next request into it.
+            self.set_header("Connection", "close")
             self.finish(self.dispatcher.error_body(ErrorCode.FOREIGN_REQUEST, _refusal(reason)))
 
     def data_received(self, chunk: bytes) -> None:
