@@ -57,4 +57,4 @@ def test_listservices_tls_visibility_follows_the_table(tmp_path: Path, monkeypat
         assert "tls" not in hidden
         monkeypatch.setitem(KIT_CHOICES, "listservices_tls_needs_token", Choice(False, "test"))
         shown = _post(srv.url, {"action": "listServices"})["result"]["listeners"][1]
-        assert shown["tls"] == {"serverCertificateFilename": "./web/fccert.pem"}
+        assert shown["tls"] == {"certificateFilename": "./web/fccert.pem"}
