@@ -1,5 +1,6 @@
 """FairCom's account actions: createAccount, alterAccount, dropAccounts (and dropAccount),
-listAccounts, describeAccounts; the role actions answer that the kit does not emulate them.
+listAccounts, describeAccounts; the role actions (and manageService) answer that the kit does
+not emulate them.
 
 Shapes follow FairCom's account pages (:mod:`sources`, rows ``action.createAccount`` ...); what
 those pages leave open is in :mod:`kit_choices`. Passwords are hashed off the event loop; an
@@ -51,8 +52,8 @@ def _names(ctx: CallContext, prop: str) -> list[str]:
     value = ctx.params.get(prop)
     if value is None:
         return []
-    if not isinstance(value, list):
-        raise ApiError.invalid(prop, describe_json(value), f'it must be an array of usernames, e.g. ["{prop[:3]}"]')
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ApiError.invalid(prop, describe_json(value), 'it must be an array of username strings, e.g. ["ADMIN"]')
     return [check_string(f"{prop}[{i}]", name, 1, _LOOKUP_BYTES) for i, name in enumerate(value)]
 
 
@@ -64,7 +65,7 @@ def _or_empty(value: Any) -> Any:
 async def create_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     """Create an account (administrator only)."""
     _caller(b, ctx, "createAccount", admin=True)
-    if "username" not in ctx.params:
+    if ctx.params.get("username") is None:
         raise ApiError.missing("username", 'add "username" (1 to 31 bytes) to "params"')
     username = check_string("username", ctx.params["username"], 1, _NAME_BYTES)
     password = check_string("password", _or_empty(ctx.params.get("password")), 0, _PASSWORD_BYTES)
@@ -95,7 +96,7 @@ def _changes(b: Backend, ctx: CallContext, caller: AccountRow) -> dict[str, Any]
 async def alter_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     """Change an account: one's own password and description, or (administrator) any of any account."""
     caller = _caller(b, ctx, "alterAccount", admin=False)
-    if "username" not in ctx.params:
+    if ctx.params.get("username") is None:
         raise ApiError.missing("username", 'add the "username" of the account to change (your own, for instance)')
     username = check_string("username", ctx.params["username"], 1, _LOOKUP_BYTES)
     if name_key(username) != caller.name_key:
@@ -127,7 +128,7 @@ def drop_accounts(b: Backend, ctx: CallContext) -> dict[str, Any]:
     """Drop accounts and end all their sessions, permanent ones too (administrator only)."""
     _caller(b, ctx, "dropAccounts", admin=True)
     names = _names(ctx, "usernames")
-    if isinstance(ctx.params.get("username"), str):  # dropAccount, as FairCom's list of actions names it
+    if ctx.params.get("username") is not None:  # dropAccount, as FairCom's list of actions names it
         names.append(check_string("username", ctx.params["username"], 1, _LOOKUP_BYTES))
     _warn_unknown(ctx, {"usernames", "username"})
     rows = [b.accounts.find(name) for name in names]
@@ -169,10 +170,10 @@ def describe_accounts(b: Backend, ctx: CallContext) -> dict[str, Any]:
     return {choice("describe_accounts_result_key"): found}
 
 
-def _not_emulated(action: str) -> Any:
+def _not_emulated(action: str, why: str) -> Any:
     def refuse(b: Backend, ctx: CallContext) -> dict[str, Any]:
         raise ApiError(ErrorCode.UNKNOWN_ACTION,
-                       f'This kit teaches sessions and has no roles, so "{action}" is not emulated here. FairCom '
+                       f'This kit teaches sessions and {why}, so "{action}" is not emulated here. FairCom '
                        f"documents it at {page('action.' + action)}")
     refuse.__doc__ = f"{action}: documented by FairCom, not emulated (12008 naming its page)."
     return refuse
@@ -186,5 +187,6 @@ ACCOUNT_ACTIONS: tuple[tuple[str, Any, str, bool], ...] = (
     ("dropAccount", drop_accounts, "required", False),
     ("listAccounts", list_accounts, "required", False),
     ("describeAccounts", describe_accounts, "required", False),
-    *((name, _not_emulated(name), "none", False) for name in choice("roles_not_emulated")),
+    *((name, _not_emulated(name, "has no roles"), "none", False) for name in choice("roles_not_emulated")),
+    *((name, _not_emulated(name, "serves only listServices"), "none", False) for name in choice("services_not_emulated")),
 )

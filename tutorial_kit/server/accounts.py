@@ -161,6 +161,6 @@ class AccountBook:
         return row
 
     def drop(self, row: AccountRow) -> None:
-        if row.is_admin:
-            raise ApiError.invalid("usernames", '"ADMIN"', "the administrator account cannot be dropped; nothing was dropped")
+        """Delete the account and its permanent sessions (the caller has refused ADMIN already)."""
+        assert not row.is_admin, "the administrator account is never dropped"
         self.store.delete_account(row.name_key)

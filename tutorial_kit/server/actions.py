@@ -30,7 +30,7 @@ _CREATE_PARAMS = {"username", "password", "permanentSession", *SESSION_SETTINGS}
 def _warn_unknown(ctx: CallContext, known: set[str]) -> None:
     for key in ctx.params:
         if key not in known:
-            ctx.warn(ErrorCode.INVALID_VALUE, f'params.{key} is not a property of this action and was ignored')
+            ctx.warn(ErrorCode.INVALID_VALUE, f'params.{key[:60]} is not a property of this action and was ignored')
 
 
 def _credentials(ctx: CallContext) -> tuple[str, str]:

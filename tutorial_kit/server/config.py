@@ -78,6 +78,9 @@ _INT_RANGES = {
     "maxJsonApiSessionsPerUsername": (1, MAX_INT),
 }
 _KIT_TOP = ("listeners", "apiRoot", "jsonActionApiDefaults")
+#: sections of a real FairCom services.json the kit keeps without using (sources: fact.services_file);
+#: any other object or array that is not a misspelling of the kit's keys is treated the same way
+_FAIRCOM_TOP = ("apis", "applicationRoot", "applications", "mqtt")
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def _check(path: Path, data: Any, warnings: list[str]) -> RunningConfig:
         if key in _KIT_TOP:
             continue
         hint = _close(key, _KIT_TOP)
-        if hint or not isinstance(value, (dict, list)):
+        if hint or (key not in _FAIRCOM_TOP and not isinstance(value, (dict, list))):
             warnings.append(f'{path}: unknown property "{key}" is ignored{hint}')
         else:
             unused.append(f'"{key}"')

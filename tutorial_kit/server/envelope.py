@@ -114,7 +114,7 @@ class Dispatcher:
         for key in data:
             if key not in _KNOWN_TOP:
                 req.warnings.append({"code": choice("warning.unknown_property"),
-                                     "message": f'the top-level property "{key}" is not part of the envelope and was ignored'})
+                                     "message": f'the top-level property "{_clip(key)}" is not part of the envelope and was ignored'})
         token = data.get("authToken")
         if token is not None and not isinstance(token, str):
             raise ApiError.invalid("authToken", describe_json(token), "it must be the token string from createSession")
@@ -153,7 +153,7 @@ class Dispatcher:
         req.duplicates = tuple(parsed.duplicate_keys)
         for key in parsed.duplicate_keys:
             req.warnings.append({"code": choice("warning.duplicate_key"),
-                                 "message": f'the key "{key}" appears more than once in an object; only its last value was used: write each key once'})
+                                 "message": f'the key "{_clip(key)}" appears more than once in an object; only its last value was used: write each key once'})
         return parsed.value
 
     def _read_debug(self, data: dict[str, Any], req: _Request) -> None:

@@ -77,6 +77,9 @@ KIT_CHOICES: dict[str, Choice] = {
         ("assignRolesToAccounts", "cloneAccount"),
         "the kit teaches sessions; these documented role actions answer 12008 naming their FairCom page",
     ),
+    "services_not_emulated": Choice(
+        ("manageService",), "the kit's only service action is listServices; this one answers 12008 naming its page"
+    ),
     "account_property_defaults": Choice(
         {"lockoutAfterNFailedAttempts": 0, "maxDaysBeforePasswordMustChange": 0, "maxMinutesBeforeNextLogin": 0,
          "memoryLimit": 0, "memoryRule": "default"},

@@ -94,7 +94,7 @@ def _decide(listeners: list[Listener], home: Path) -> list[Listener]:
         if not item.enabled:
             why = "disabled in the file"
         elif item.protocol not in _SERVED:
-            why = f'protocol "{item.protocol}" is not served by this kit'
+            why = f'the kit does not speak "{item.protocol}"'
         elif item.protocol in taken:
             why = f"the kit serves one {item.protocol} listener (the first enabled one)"
         elif item.protocol == "https" and not (home / (item.certificate_file or "")).is_file():

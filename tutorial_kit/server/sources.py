@@ -67,13 +67,17 @@ SOURCES: dict[str, Source] = {
         _DOCS + "UUID-e90b7749-1ad0-7437-87e3-52b15850964d.html",
         "no authToken: success when the service works; with one: the session's life is extended; an invalid "
         "one: errorCode 12031 with the documented message",
+        differs='One version also prints an "inactive session" answer with errorCode -1 and "authToken invalid or '
+                'expired." (as the manageService page does); the kit follows 12031, which the other versions and '
+                "the listSessions page print.",
     ),
     "action.alterSession": Source(
         _DOCS + "UUID-c23e6fd8-15d0-e80c-a9c8-2027cbde9c96.html",
         "changes the settings of the session of the request's authToken and returns the new session object; "
         "cannot change username or password nor turn a temporary session into a permanent one",
         differs='One of its examples sends "permanentSession": "true" although the page says a session cannot be '
-                "made permanent; the kit follows the text and refuses permanentSession (12012).",
+                "made permanent, and prints no answer for it; the kit follows the text and refuses any "
+                "permanentSession in alterSession (12012), with a message saying to create a permanent session.",
     ),
     "action.deleteSession": Source(
         _DOCS + "UUID-90ee735d-2a96-2367-b2cb-a3eef661c487.html",
@@ -89,6 +93,11 @@ SOURCES: dict[str, Source] = {
         differs='Its example shows each "port" as a string ("8080"); the kit does the same, with the port it '
                 "really serves on. Its tls object names the file certificateFilename, not the contract's "
                 "serverCertificateFilename (see fact.listener_tls).",
+    ),
+    "action.manageService": Source(
+        _DOCS + "UUID-23495d6b-6788-f0e5-b04a-1d0bf7d6e886.html",
+        "configures a FairCom Edge service (pause, resume, restart, ...); not emulated",
+        differs='Its maximal example repeats "api"; its error example is errorCode -1 "authToken invalid or expired."',
     ),
     # --- account actions ---
     "action.createAccount": Source(
@@ -125,9 +134,10 @@ SOURCES: dict[str, Source] = {
     "action.listAccounts": Source(
         _HJ + "account-api-actions/listaccounts",
         "params partialNames (optional, starts-with match; empty, null or omitted: all); result accounts",
-        also=(_DOCS + "UUID-ae6fd2bd-2922-2da3-2689-7d835d02c78a.html",),
-        differs='Its table names each account\'s roles "roleNames" (array of strings) while its example shows '
-                '"roles": [{"roleName": "ADMIN"}]; the kit follows the table (and the contract).',
+        also=(_DOCS + "UUID-ae6fd2bd-2922-2da3-2689-7d835d02c78a.html", _HJ + "json-api-concepts/response-properties"),
+        differs='Its table names each account\'s roles "roleNames" (array of strings) while its example and the '
+                'response-properties page show "roles": [{"roleName": "ADMIN"}]; the kit follows the table (and the '
+                "contract). Its usernames are 1 to 64 bytes, createAccount's 1 to 31: longer names match nothing.",
     ),
     "action.describeAccounts": Source(
         _NEW + "account-api-actions/describeaccounts",
@@ -160,13 +170,17 @@ SOURCES: dict[str, Source] = {
         "debug (default none), responseOptions",
         also=(_DOCS + "UUID-b14077e9-06be-d60d-8889-bdb63c40c3e2.html",),
         differs='Its text says "params" is required, its table that it defaults to {}; the kit follows the table. '
-                "It limits authToken to 225 bytes, the older page to 255.",
+                "It limits authToken to 225 bytes, the older page and the response-properties page to 255 (the "
+                "kit's tokens are 64 characters).",
     ),
     "fact.response_envelope": Source(
         _DOCS + "UUID-461f1a51-06c5-823a-2013-379b51c6dd71.html",
         "result, errorCode and errorMessage in every answer; debugInfo holds request, serverSuppliedValues, "
         "errorData, warnings",
-        also=(_HJ + "json-api-common-info/jsonaction-response",),
+        also=(_HJ + "json-api-common-info/jsonaction-response", _HJ + "json-api-concepts/response-properties"),
+        differs="Pages print the keys in different orders (requestId first here; authToken first on createSession; "
+                "authToken last on deleteSession, dropAccounts, listSessions and the seed). JSON key order carries "
+                "no meaning; the kit keeps the contract's order.",
     ),
     "fact.error_message_limit": Source(
         _DOCS + "UUID-461f1a51-06c5-823a-2013-379b51c6dd71.html", "errorMessage is 0 to 256 bytes",
@@ -236,7 +250,7 @@ SOURCES: dict[str, Source] = {
     "fact.json_action_api_defaults": Source(
         _NEW + "supplemental-properties/jsonactionapidefaults",
         "the properties of jsonActionApiDefaults; their names and values are those of createSession's params",
-        also=(_DOCS + "UUID-43f62357-250f-e408-087b-e1f5f237eab2.html",),
+        also=(_DOCS + "UUID-6b6290a2-05de-3634-9373-dd45d9d68f88.html", _DOCS + "UUID-43f62357-250f-e408-087b-e1f5f237eab2.html"),
         differs='Its sample has "defaultRetentionPeriod": "4", a string; the kit takes it as 4 with a warning. '
                 'The seed tutorial\'s snippet lacks the ":" after "jsonActionApiDefaults"; the kit says where.',
     ),
