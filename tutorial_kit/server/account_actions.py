@@ -13,7 +13,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .account_props import ACCOUNT_PROPERTIES, account_object, merged, read_properties, warn_stored_only
+from .account_props import (
+    ACCOUNT_PROPERTIES, DESCRIPTION_MAX_BYTES, LOOKUP_MAX_BYTES, PASSWORD_MAX_BYTES, USERNAME_MAX_BYTES,
+    account_object, merged, read_properties, warn_stored_only,
+)
 from .accounts import hash_password, name_key
 from .backend import Backend, CallContext
 from .errors import DROP_MISSING_WARNING_CODE, ApiError, ErrorCode, drop_missing_warning
@@ -24,8 +27,8 @@ from .store import AccountRow
 
 __all__ = ["ACCOUNT_ACTIONS"]
 
-#: FairCom's limits (sources: action.createAccount, newest page)
-_NAME_BYTES, _LOOKUP_BYTES, _PASSWORD_BYTES, _DESCRIPTION_BYTES = 31, 64, 256, 65_500
+_NAME_BYTES, _LOOKUP_BYTES = USERNAME_MAX_BYTES, LOOKUP_MAX_BYTES
+_PASSWORD_BYTES, _DESCRIPTION_BYTES = PASSWORD_MAX_BYTES, DESCRIPTION_MAX_BYTES
 _WARN_PROPERTY: int = choice("warning.account_property")
 _OWN_CHANGES: tuple[str, ...] = choice("alter_own_account_properties")
 _PARAMS = {"username", "password", "accountDescription", *ACCOUNT_PROPERTIES}

@@ -19,7 +19,11 @@ from .settings import check_int, check_string
 from .store import AccountRow
 from .values import MAX_INT, Warn, describe_json
 
-__all__ = ["ACCOUNT_PROPERTIES", "STORED_ONLY", "read_properties", "account_object", "parse_account_datetime"]
+__all__ = ["ACCOUNT_PROPERTIES", "STORED_ONLY", "read_properties", "account_object", "parse_account_datetime",
+           "USERNAME_MAX_BYTES", "LOOKUP_MAX_BYTES", "PASSWORD_MAX_BYTES", "DESCRIPTION_MAX_BYTES"]
+
+#: FairCom's limits (sources: action.createAccount, the newer page; action.dropAccounts for lookups)
+USERNAME_MAX_BYTES, LOOKUP_MAX_BYTES, PASSWORD_MAX_BYTES, DESCRIPTION_MAX_BYTES = 31, 64, 256, 65_500
 
 #: property -> ("datetime",) or ("int", low, high) or ("string", low, high); FairCom's limits
 ACCOUNT_PROPERTIES: dict[str, tuple[Any, ...]] = {
