@@ -168,12 +168,11 @@ class JsonActionMagics(Magics):
             if isinstance(token, str):
                 names[token] = given if isinstance(held, str) else f"{given}.auth_token"
         wanted = {request.get("authToken"), *((request.get("params") or {}).get("authTokens") or [])}
-        for name, held in list(self.shell.user_ns.items()):
-            if name.startswith("_"):
-                continue
-            for expression, token in _tokens_held(name, held):
-                if token in wanted and token not in names:
-                    names[token] = expression
+        found = [(rank, expression, token) for name, held in list(self.shell.user_ns.items())
+                 if not name.startswith("_") for rank, expression, token in _tokens_held(name, held)]
+        for _, expression, token in sorted(found, key=lambda item: item[0]):  # plainest name first
+            if token in wanted and token not in names:
+                names[token] = expression
         return names
 
     def _resolve_token(self, value: str) -> tuple[str, str]:
@@ -200,7 +199,8 @@ class JsonActionMagics(Magics):
         token, origin = self._resolve_token(args.token) if args.token else (None, "")
         effective, notes = dict(request), []
         if args.fill:
-            effective, notes = fill_placeholders(request, client, auth_token=token)
+            # with --token, that token stands for "your token" in every placeholder (authTokens too)
+            effective, notes = fill_placeholders(request, client, auth_token=token, check_tokens=token)
         if token is not None and effective.get("authToken") != token:
             effective["authToken"] = token
             notes.append(f'authToken -> "{mask_token(token)}" ({origin})')
@@ -215,17 +215,16 @@ class JsonActionMagics(Magics):
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
 
 
-def _tokens_held(name: str, held: Any) -> list[tuple[str, str]]:
-    """The tokens a notebook variable holds, each with the expression that reads it."""
+def _tokens_held(name: str, held: Any) -> list[tuple[int, str, str]]:
+    """The tokens a notebook variable holds: (rank, expression that reads it, token); rank 0 is plainest."""
     if isinstance(held, str):
-        return [(name, held)] if len(held) >= _MIN_LITERAL_TOKEN else []
+        return [(0, name, held)] if len(held) >= _MIN_LITERAL_TOKEN else []
     found = []
-    token = getattr(held, "auth_token", None) if isinstance(held, (Response, KitClient)) else None
-    if isinstance(token, str):
-        found.append((f"{name}.auth_token", token))
+    if isinstance(held, (Response, KitClient)) and isinstance(held.auth_token, str):
+        found.append((1 if isinstance(held, Response) else 2, f"{name}.auth_token", held.auth_token))
     client = getattr(held, "client", None)
     if isinstance(client, KitClient) and isinstance(client.auth_token, str) and not isinstance(held, KitClient):
-        found.append((f"{name}.client.auth_token", client.auth_token))
+        found.append((3, f"{name}.client.auth_token", client.auth_token))
     return found
 
 
