@@ -76,6 +76,9 @@ def _default_advice(exc: BaseException) -> str:
         return "fix the file at that place and save it, then run the lesson's first cell again."
     if isinstance(exc, ServerNotRunningError):
         return "run the lesson's first cell again: it starts the server."
+    if isinstance(exc, JsonActionError) and exc.error_code == 12031:
+        return ("that session ended (a server restart ends every temporary session): log in again with "
+                "client.create_session(), or send an API key.")
     if isinstance(exc, JsonActionError):
         return "read the message above; pass check=False to get the answer back instead of an error."
     if isinstance(exc, RemoteServerError):

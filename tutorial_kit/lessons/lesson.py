@@ -86,6 +86,9 @@ class Lesson(LessonChecks):
         except ConfigFileError as err:
             err.add_note(_AFTER_FIX.format(cell=f"lesson.restart() again (or {RESTART_COMMAND} in a terminal)"))
             raise
+        token = self.client.auth_token
+        if token and not self.client.with_token(token).ping_session(check=False).ok:
+            self.client.auth_token = None  # its temporary session ended: it logs in again when needed
         text = ("The server restarted and read services.json again. "
                 "Temporary sessions ended; permanent sessions (API keys) are still there.")
         extra = self.browser_note("restart")
