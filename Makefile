@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml
 # JupyterLab's root is the repository (the file browser shows server-home/config/services.json);
 # lesson 1 opens first. The venv's bin/ is on PATH, so JupyterLab's terminal has `tutorial-kit`.
 lab: $(STAMP)
+	@$(PY) -m tutorial_kit.jupyter_settings install $(VENV) >/dev/null
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
 		notebooks/01-start-here.ipynb $(LAB_ARGS)
 

@@ -101,7 +101,7 @@ class Lab:
         return f"http://127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
-        return f"{self.base}/lab/tree/{path}?token={self.token}"
+        return f"{self.base}/lab/tree/{path}?reset&token={self.token}"  # a fresh workspace: only this tab
 
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -195,6 +195,7 @@ CELL_STATE = """(index) => {
 RUN_CELL = """(index) => {
   const panel = window.jupyterapp.shell.currentWidget;
   panel.content.activeCellIndex = index;
+  panel.content.widgets[index].model.executionCount = null;  // "has run" means: ran this time
   return window.jupyterapp.commands.execute('notebook:run-cell');
 }"""
 CELL_INDEX = """(source) => window.jupyterapp.shell.currentWidget.content.widgets
@@ -243,10 +244,9 @@ class Walk:
 
     def run(self, index: int) -> str:
         """Run one cell, wait for it; return its outputs as text (text/plain, streams, errors)."""
-        before = self.page.evaluate(CELL_STATE, index)["count"]
         self.page.evaluate(RUN_CELL, index)
         state = wait_until(f"cell {index} to run", lambda: (c := self.page.evaluate(CELL_STATE, index))["count"]
-                           not in (None, before) and c["kernel"] == "idle" and c, self.diagnose)
+                           is not None and c["kernel"] == "idle" and c, self.diagnose)
         parts = []
         for output in state["outputs"]:
             if output["output_type"] == "error":
@@ -343,7 +343,8 @@ def test_the_learner_edits_services_json_and_restarts(walk: Walk, lab: Lab) -> N
     page.keyboard.press("End")
     page.keyboard.type(",")
     page.keyboard.press("Control+s")
-    wait_until("the fixed file to be saved", lambda: json.loads(services.read_text()) is not None, walk.diagnose)
+    wait_until("the fixed file to be saved", lambda: '"enablePermanentJsonApiSessions": true,' in services.read_text(),
+               walk.diagnose)
     notebook_tab.click()
     assert "read services.json again" in walk.run(restart)
 
@@ -366,7 +367,9 @@ def test_panels_work_in_jupyterlab(walk: Walk) -> None:
     assert state["errors"] == [], f"cells raised errors: {state['errors']}\n{walk.diagnose()}"
     outputs = page.locator(".jp-OutputArea-output")
     for panel in PANELS:
-        wait_until(f"the {panel} widget", lambda: outputs.locator(f".{panel}").count() == 1, walk.diagnose)
+        wait_until(f"the {panel} widget", lambda: outputs.locator(f".{panel}").count() == 1,
+                   lambda: f"{panel}: {page.locator('.' + panel).count()} in the page, texts of the last outputs: "
+                           f"{outputs.all_inner_texts()[-6:]}\n{walk.diagnose()}")
     broken = outputs.filter(has_text="Error displaying widget")
     assert broken.count() == 0, f"widgets failed to render: {broken.all_inner_texts()}\n{walk.diagnose()}"
 

@@ -63,7 +63,9 @@ def _config_lines(err: ConfigFileError) -> tuple[str, str]:
     for advice in _GENERIC_ADVICE:
         message = message.replace(advice, "").strip()
     where = shown_path(err.path) if err.path else "services.json"
-    if err.line is not None:
+    if err.line is not None and f"line {err.line}, column {err.column}" in message:
+        pass  # the message names the place itself
+    elif err.line is not None:
         where += f", line {err.line}, column {err.column}"
     elif err.property_path:
         where += f", {err.property_path}"

@@ -94,9 +94,12 @@ class LessonChecks:
         if typo:
             return Check(False, title, f'services.json says "{typo[0]}", which the server does not know: '
                                        f'spell it "{FLAG}" (step 3), save, then restart (step 5).')
+        if isinstance(in_file.get(FLAG), str):
+            return Check(False, title, f'services.json says "{FLAG}": {json.dumps(in_file[FLAG])}: '
+                                       "write the JSON boolean true, without quotes (step 3).")
         if FLAG in in_file:
             return Check(False, title, f'services.json says "{FLAG}": {json.dumps(in_file[FLAG])}: '
-                                       "it must be the JSON boolean true, without quotes (step 3).")
+                                       "set it to true (step 3), then restart (step 5).")
         return Check(False, title, f'services.json does not say "{FLAG}": true yet: set it (step 3), then restart (step 5).')
 
     def check_api_key(self, response: Any) -> Check:

@@ -213,9 +213,13 @@ def _defaults_section(text: str) -> str:
 
 
 def _prepare(lesson: Lesson) -> list[Note]:
-    """Bring the server to the state the lesson expects; say what was done."""
+    """Bring the server to the state the lesson expects; say what was done.
+
+    Lesson 2 starts with the flag off, unless the learner already switched it on in lesson 2 (the
+    first cell run again after a kernel restart must not undo the learner's own edit).
+    """
     want_on = lesson.info.number >= 3
-    if lesson.info.number == 1:
+    if lesson.info.number == 1 or (lesson.info.number == 2 and "flag_file" in lesson._progress_file().done):
         return []
     running = lesson.client.list_services().result.get("jsonActionApiDefaults", {}).get(FLAG) is True
     file_on = running
