@@ -34,9 +34,9 @@ def test_a_broken_services_json_names_file_line_column_and_the_cell_to_run() -> 
 def test_every_kind_of_kit_error_says_what_to_do_and_hides_tokens() -> None:
     token = "A1" * 32
     assert "first cell again" in paragraph(ServerNotRunningError("No server answers at http://127.0.0.1:9/api"))
-    answer = paragraph(JsonActionError(f"deleteSession failed with errorCode 12031: {token} is unknown",
-                                       error_code=12031, error_message="unknown"))
-    assert "errorCode 12031" in answer and token not in answer and "A1A1…" in answer and "check=False" in answer
+    answer = paragraph(JsonActionError(f"deleteSession failed with errorCode 12012: {token} is unknown",
+                                       error_code=12012, error_message="unknown"))
+    assert "errorCode 12012" in answer and token not in answer and "A1A1…" in answer and "check=False" in answer
     assert paragraph(KitUsageError("url='x' is not an http:// URL")).startswith("The kit was called the wrong way")
     assert shown_path("/x/y/services.json") == "/x/y/services.json"
 
