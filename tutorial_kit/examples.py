@@ -81,9 +81,15 @@ class Example:
         return tuple(self.kit.get("because", ())) if self.kit else ()
 
     def expected(self) -> dict[str, Any]:
-        """The shape this kit answers: the documented one with the kit's differences laid over it."""
-        shape = dict(self.documented)
-        for key, value in (self.kit or {}).items():
+        """The shape this kit answers: the documented one with the kit's differences laid over it.
+
+        Where the kit answers with another errorCode (a broken example, an action it does not
+        emulate), nothing of the documented answer's content applies: the kit part is the shape.
+        """
+        kit = self.kit or {}
+        changes_code = "errorCode" in kit and kit["errorCode"] != self.documented.get("errorCode")
+        shape = {} if changes_code else dict(self.documented)
+        for key, value in kit.items():
             if key == "because":
                 continue
             if isinstance(value, dict) and isinstance(shape.get(key), dict):
