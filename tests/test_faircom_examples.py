@@ -96,3 +96,18 @@ def test_the_example_gets_the_documented_answer(replayer: Replayer, example: Exa
     explained = f" (kit's choice: {', '.join(example.because)})" if example.because else ""
     assert not found, (f"{example.id}{explained} differs from {example.url}:\n  " + "\n  ".join(found)
                        + f"\nanswer: {json.dumps(outcome.answer)[:1500]}")
+
+
+def test_a_different_answer_is_reported() -> None:
+    shape = {"errorCode": 0, "top": ["result"], "absent": ["debugInfo"], "result_keys": ["sessions"],
+             "items": {"result.sessions": ["authToken"]}, "count": {"result.sessions": 1},
+             "values": {"result.sessions[0].permanentSession": True}, "types": {"result.sessions[0].port": "str"},
+             "warnings": [12031], "message_contains": ["x"]}
+    answer = {"result": {"sessions": [{"permanentSession": 1, "port": 8080}, {}]}, "debugInfo": {"warnings": []},
+              "errorCode": 12012, "errorMessage": ""}
+    found = differences(shape, answer)
+    assert len(found) == 8, found
+    assert differences({"errorCode": 0}, "not an envelope")
+    good = {"result": {"sessions": [{"authToken": "t", "permanentSession": True, "port": "8080"}]},
+            "errorCode": 0, "errorMessage": "x", "debugInfo": {"warnings": [{"code": 12031}]}}
+    assert differences({k: v for k, v in shape.items() if k != "absent"}, good) == []
