@@ -42,7 +42,7 @@ def test_flipped_kit_choices_are_reported_row_by_row() -> None:
                          cwd=CHECKOUT, env=_env(), capture_output=True, text=True, timeout=300)
     assert run.returncode == 1, run.stdout + run.stderr
     summary = run.stdout.split("Kit's choices recorded in the corpus that this server does not follow:")[1]
-    listed = {line.split(":")[0].strip() for line in summary.strip().splitlines() if line.startswith("  ")}
+    listed = {line.split(":")[0].strip() for line in summary.splitlines() if line.startswith("  ")}
     assert set(FLIPS) <= listed, run.stdout
     assert "jsonAction-request-template" in summary.split("error.unknown_api:")[1].splitlines()[0]
 
