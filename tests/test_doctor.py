@@ -78,3 +78,18 @@ def test_a_server_by_url_with_the_helpers_credentials_is_left_as_found(remote: E
         sessions = client.list_sessions().result["sessions"]
         assert [s["authToken"] for s in sessions] == [client.auth_token]
         assert [a["username"] for a in client.list_accounts().result["accounts"]] == ["ADMIN"]
+
+
+def test_a_wrong_password_is_one_clear_difference(remote: EmulatorServer) -> None:
+    env = {**_env(), "TUTORIAL_KIT_USERNAME": "ADMIN", "TUTORIAL_KIT_PASSWORD": "not-the-password"}
+    out = io.StringIO()
+    assert run_doctor(remote.url, env=env, cwd=CHECKOUT, out=out) == 1
+    text = out.getvalue()
+    assert "createSession (login) differs" in text and "ADMIN could not log in" in text
+
+
+def test_no_server_at_the_url_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from tutorial_kit.doctor import main
+
+    assert main(["--url", "http://127.0.0.1:9/api"]) == 2
+    assert "tutorial-kit doctor:" in capsys.readouterr().err
