@@ -90,10 +90,19 @@ def judge(step: str, documented: dict[str, Any], answer: Any, kit: dict[str, Any
         return Check(step, _summary(documented), _answered(answer), "yes")
     if kit is not None:
         kit_found = differences(kit, answer)
-        verdict = "kit's choice" if not kit_found else "NO"
-        return Check(step, _summary(documented), _answered(answer), verdict, tuple(because),
-                     kit_found or found)
+        if not kit_found:
+            return Check(step, _summary(documented), _answered(answer), "kit's choice", tuple(because))
+        return Check(step, _summary(documented), _answered(answer), "NO", _rows_for(kit_found, because), kit_found)
     return Check(step, _summary(documented), _answered(answer), "NO", (), found)
+
+
+def _rows_for(found: Sequence[str], because: Sequence[str]) -> tuple[str, ...]:
+    """The rows a difference points at: error-code rows for a wrong errorCode, warning rows for a
+    missing warning, every named row otherwise."""
+    picked = {row for row in because for text in found
+              if (row.startswith("error.") and text.startswith("errorCode"))
+              or (row.startswith("warning.") and "warning" in text)}
+    return tuple(row for row in because if row in picked) or tuple(because)
 
 
 class Scenario:
