@@ -15,7 +15,8 @@ from tutorial_kit.doctor import run_doctor
 from tutorial_kit.server import EmulatorServer
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-FLIPS = {"error.unknown_api": "12099", "error.invalid_value": "12098", "error.missing_property": "12097"}
+FLIPS = {"error.unknown_api": "12099", "error.invalid_value": "12098", "error.missing_property": "12097",
+         "describe_accounts_result_key": "\"users\""}
 
 
 def _env() -> dict[str, str]:
