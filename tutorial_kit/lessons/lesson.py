@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._choose import AnyControl, control_from_env
 from .._exceptions import ConfigFileError, JsonActionError, KitError
-from .._process import read_state
+from .._remote import RemoteControl
 from .._status import FLAG
+from ..browser.control import BrowserControl
 from ..server.config import load_config
-from ..control import RemoteControl, ServerControl, control_from_env
 from .catalog import MILESTONES, LessonInfo, lesson_info
 from .checks import LessonChecks
 from .progress import ProgressFile, progress_path
@@ -39,11 +40,12 @@ CHECK_SESSION_DESCRIPTION = "tutorial-kit: progress checks"
 class Lesson(LessonChecks):
     """One lesson's handle on the server. Made by :func:`start_lesson`."""
 
-    def __init__(self, info: LessonInfo, server: ServerControl | RemoteControl, env: Mapping[str, str]) -> None:
+    def __init__(self, info: LessonInfo, server: AnyControl, env: Mapping[str, str]) -> None:
         self.info = info
         self.server = server
         self.env = env
         self.remote = isinstance(server, RemoteControl)
+        self.browser = isinstance(server, BrowserControl)  # the kit in the browser (JupyterLite)
         self.client = server.client(debug="none")
         self.notes: list[Note] = []
         self._checker_client: Any = None
@@ -113,6 +115,10 @@ class Lesson(LessonChecks):
         """Which run of the server this is (changes at every restart of the kit's server)."""
         if self.remote:
             return "remote"
+        if self.browser:
+            return self.server.boot_id
+        from .._process import read_state  # not at the top: the browser has no processes
+
         state = read_state(self.server.state_path)
         return "stopped" if state is None else f"{state.pid}@{state.started_at}"
 
@@ -231,6 +237,10 @@ def start_lesson(number: int, *, env: Mapping[str, str] | None = None) -> Lesson
         lesson.notes = _prepare(lesson)
     except JsonActionError as err:
         lesson.notes = [Note(f"Could not prepare the server: {err}", "warning")]
+    if lesson.browser:
+        from ..browser.notes import browser_notes
+
+        lesson.notes += [Note(text) for text in browser_notes(number)]
     _use_in_magic(lesson.client)
     return lesson
 
