@@ -25,6 +25,7 @@ import importlib.metadata
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -157,20 +158,52 @@ def _stage_pyodide(stage: Path, npm: Path, wheels: list[Path], kit_wheel: Path) 
     write_lock(folder / "pyodide-lock.json", lock)
 
 
+#: a markdown line that is only a badge image from another site (the Binder badge): the site
+#: drops it from its copies, since a static site must not load anything from elsewhere
+_BADGE = re.compile(r"^\s*\[!\[[^\]]*\]\(https?://[^)]*\)\]\([^)]*\)\s*$")
+
+
+def _joined(value: object) -> object:
+    """nbformat's multi-line text (a list of lines) as one string; JupyterLite shows a saved
+    output's list of lines joined with commas."""
+    return "".join(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else value
+
+
+def lite_copy(notebook: dict) -> dict:
+    """The site's copy of a lesson: the browser's kernel, one-string texts, no badge images from other sites."""
+    data = json.loads(json.dumps(notebook))
+    data.setdefault("metadata", {})["kernelspec"] = dict(KERNELSPEC)
+    for cell in data.get("cells", []):
+        cell["source"] = _joined(cell.get("source", ""))
+        if cell.get("cell_type") == "markdown":
+            kept = [line for line in cell["source"].splitlines(keepends=True) if not _BADGE.match(line)]
+            cell["source"] = "".join(kept).lstrip("\n")
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = _joined(output["text"])
+            for mime, value in output.get("data", {}).items():
+                output["data"][mime] = _joined(value)
+    return data
+
+
 def _stage_lessons(repo: Path, stage: Path) -> None:
     files = stage / "files"
     (files / "images").mkdir(parents=True)
     for notebook in sorted((repo / "notebooks").glob("*.ipynb")):
-        data = json.loads(notebook.read_text(encoding="utf-8"))
-        data.setdefault("metadata", {})["kernelspec"] = dict(KERNELSPEC)
+        data = lite_copy(json.loads(notebook.read_text(encoding="utf-8")))
         (files / notebook.name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     for image in (repo / "notebooks" / "images").glob("*"):
         if image.is_file():
             shutil.copy2(image, files / "images" / image.name)
 
 
+#: the kit's quiet settings, and services.json opening in the text editor on a double-click (JupyterLab's
+#: default for .json is a read-only tree view, where lesson 2's edit by hand cannot be done)
+LITE_OVERRIDES = {**LEARNER_OVERRIDES, "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"json": "Editor"}}}
+
+
 def _stage_settings(stage: Path) -> None:
-    (stage / "overrides.json").write_text(json.dumps(LEARNER_OVERRIDES, indent=2) + "\n", encoding="utf-8")
+    (stage / "overrides.json").write_text(json.dumps(LITE_OVERRIDES, indent=2) + "\n", encoding="utf-8")
     config = {"jupyter-lite-schema-version": 0, "jupyter-config-data": {
         "appName": "FairCom permanent sessions (in the browser)",
         "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": {"disablePyPIFallback": True}},

@@ -1,10 +1,9 @@
-"""Helpers for the JupyterLite tests: the built site (built once, reused), a static server for it.
+"""A static web server for the built site, on 127.0.0.1, for the tests and the benchmark.
 
-``site()`` builds ``build/lite/`` with :func:`tutorial_kit.lite.build.build_site`, which returns at
-once when the site was already built from the same inputs, so the Pyodide run, the browser test
-and ``make bench`` share one build. :class:`StaticSite` serves a folder on 127.0.0.1 (a free port)
-from a thread of the test process, with the MIME types the site needs and a log of every path
-asked for.
+:class:`StaticSite` serves a folder on a free port from a thread of this process, as any static
+host would (no special headers), with the MIME types the site needs and a log of every request.
+:func:`site` builds the site once per process and reuses it (:func:`~.build.build_site` returns at
+once when it was built from the same inputs).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tutorial_kit.lite.build import SiteBuild, build_site
+from .build import SiteBuild, build_site
 
 __all__ = ["site", "StaticSite"]
 
