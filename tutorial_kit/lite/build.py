@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._exceptions import KitError
+from .._exceptions import LiteSiteError
 from ..jupyter_settings import LEARNER_OVERRIDES
 from .wheels import pip_download, rewrite_lock, write_lock
 
@@ -55,8 +55,7 @@ PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_s
 BUILD_TOOLS = ("jupyterlite-core", "jupyterlite-pyodide-kernel", "jupyterlab_widgets", "jupyter_server")
 
 
-class SiteBuildError(KitError):
-    """The site could not be built (a missing tool, a failed download)."""
+SiteBuildError = LiteSiteError
 
 
 @dataclass(frozen=True)
@@ -94,13 +93,15 @@ def inputs_digest(repo: Path = REPO) -> str:
 
 
 def _run(cmd: list[str], **kwargs: object) -> None:
+    """Run a build step; its output is shown only when it fails."""
     log.info("running %s", " ".join(cmd))
     try:
-        subprocess.run(cmd, check=True, **kwargs)  # type: ignore[call-overload]
+        subprocess.run(cmd, check=True, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
     except FileNotFoundError as err:
         raise SiteBuildError(f"{cmd[0]} was not found: install it ({err})") from None
     except subprocess.CalledProcessError as err:
-        raise SiteBuildError(f"`{' '.join(cmd[:4])} ...` failed with exit code {err.returncode}") from None
+        tail = "\n".join((err.stdout + err.stderr).splitlines()[-40:])
+        raise SiteBuildError(f"`{' '.join(cmd[:5])} ...` failed with exit code {err.returncode}:\n{tail}") from None
 
 
 def _pyodide_from_npm(repo: Path, cache: Path) -> Path:

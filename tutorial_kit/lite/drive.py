@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .._exceptions import LiteSiteError
 from .serve import StaticSite
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "LiteBrowser", "LitePage", "DriveError", "pss_bytes"]
@@ -70,7 +71,7 @@ RUN_CODE = """async (code) => {
 }"""
 
 
-class DriveError(RuntimeError):
+class DriveError(LiteSiteError):
     """The page did not reach the state the driver waited for (with what it saw)."""
 
 
@@ -132,10 +133,11 @@ class LitePage:
             state = f"(page not readable: {exc})"
         return f"notebook state: {state}\nbrowser console: {self.console[-15:]}"
 
-    def open(self, path: str, timeout: float = 300.0) -> float:
-        """Open the notebook at ``path`` (a page load) and wait until its kernel is idle; seconds taken."""
+    def open(self, path: str, timeout: float = 300.0, *, url: str | None = None) -> float:
+        """Open the notebook at ``path`` (a page load) and wait until its kernel is idle; seconds taken.
+        ``url``: another page that opens it (JupyterLab's, for the benchmark)."""
         started = time.monotonic()
-        self.page.goto(f"{self.browser.url}/lab/index.html?path={path}", timeout=timeout * 1000)
+        self.page.goto(url or f"{self.browser.url}/lab/index.html?path={path}", timeout=timeout * 1000)
         wait_for(f"{path} and its kernel", lambda: (s := self.state())["ready"] and s["path"] == path
                  and s["kernel"] == "idle", timeout, self.diagnose)
         return time.monotonic() - started
@@ -197,6 +199,7 @@ class LiteBrowser:
             raise DriveError("chromium is not installed (apt-get install chromium)")
         self.site_dir, self.chromium, self.viewport = site_dir, chromium, viewport
         self.blocked: list[str] = []
+        self.allowed: list[str] = []  # other origins the page may reach (the benchmark's JupyterLab)
         self._site = StaticSite(site_dir)
         self._playwright: Any = None
         self._browser: Any = None
@@ -212,7 +215,7 @@ class LiteBrowser:
 
     def _route(self, route: Any) -> None:
         url = route.request.url
-        if not url.startswith(self.url + "/"):
+        if not any(url.startswith(prefix + "/") for prefix in [self.url, *self.allowed]):
             self.blocked.append(url)
             route.abort()
             return

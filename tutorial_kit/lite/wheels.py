@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from packaging.markers import default_environment
+
+from .._exceptions import LiteSiteError
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -54,7 +56,9 @@ def pip_download(args: Iterable[str], dest: Path) -> None:
            "--platform", "any", "--implementation", "py", "--abi", "none", "--python-version", PYTHON,
            "--dest", str(dest), *args]
     log.info("%s", " ".join(cmd))
-    subprocess.run(cmd, check=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise LiteSiteError(f"pip download failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
 
 
 def _metadata(wheel: Path) -> Any:
