@@ -52,6 +52,12 @@ KIT_DEPENDS = ("httpx", "ipython", "ipywidgets")
 KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
 #: what the site needs from npm's pyodide package (not its type files, source maps or demo pages)
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "package.json")
+#: the kernel's own wheels, shipped by jupyterlite-pyodide-kernel (widgetsnbextension's stub is not needed)
+KERNEL_WHEELS = ("piplite-*.whl", "pyodide_kernel-*.whl", "ipykernel-*.whl")
+KERNEL_EXTENSION = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite" / "pyodide-kernel-extension"
+#: what the kernel would install one by one through micropip as it starts (pyodide-kernel's own
+#: list); named in loadPyodideOptions, they are loaded together from the lock file instead
+PRELOAD = ("micropip", "piplite", "ipykernel", "comm", "pyodide-kernel", "jedi", "ipython")
 BUILD_TOOLS = ("jupyterlite-core", "jupyterlite-pyodide-kernel", "jupyterlab_widgets", "jupyter_server")
 
 
@@ -145,6 +151,14 @@ def _kit_wheel(repo: Path, cache: Path) -> Path:
     return next(dest.glob("*.whl"))
 
 
+def _kernel_wheels() -> list[Path]:
+    folder = KERNEL_EXTENSION / "static" / "pypi"
+    found = [next(iter(sorted(folder.glob(pattern))), None) for pattern in KERNEL_WHEELS]
+    if None in found:
+        raise SiteBuildError(f"the kernel's wheels ({', '.join(KERNEL_WHEELS)}) are not all in {folder}")
+    return [w for w in found if w is not None]
+
+
 def _stage_pyodide(stage: Path, npm: Path, wheels: list[Path], kit_wheel: Path) -> None:
     folder = stage / "static" / "pyodide"
     folder.mkdir(parents=True)
@@ -207,7 +221,8 @@ def _stage_settings(stage: Path) -> None:
     (stage / "overrides.json").write_text(json.dumps(LITE_OVERRIDES, indent=2) + "\n", encoding="utf-8")
     config = {"jupyter-lite-schema-version": 0, "jupyter-config-data": {
         "appName": "FairCom permanent sessions (in the browser)",
-        "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": {"disablePyPIFallback": True}},
+        "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": {
+            "disablePyPIFallback": True, "loadPyodideOptions": {"packages": list(PRELOAD)}}},
     }}
     (stage / "jupyter-lite.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
@@ -238,7 +253,7 @@ def build_site(repo: Path = REPO, output: Path = OUTPUT, cache: Path = CACHE, *,
     kit_wheel = _kit_wheel(repo, cache)
     stage = cache / "stage"
     shutil.rmtree(stage, ignore_errors=True)
-    _stage_pyodide(stage, npm, wheels, kit_wheel)
+    _stage_pyodide(stage, npm, [*wheels, *_kernel_wheels()], kit_wheel)
     _stage_lessons(repo, stage)
     _stage_settings(stage)
     fresh = output.with_name(output.name + ".new")

@@ -136,8 +136,13 @@ class LitePage:
     def open(self, path: str, timeout: float = 300.0, *, url: str | None = None) -> float:
         """Open the notebook at ``path`` (a page load) and wait until its kernel is idle; seconds taken.
         ``url``: another page that opens it (JupyterLab's, for the benchmark)."""
+        if self.page.url.startswith(("http://", "https://")):  # the next page load restores no other tab
+            self.page.evaluate("() => window.jupyterapp && window.jupyterapp.commands.execute('application:close-all')")
         started = time.monotonic()
         self.page.goto(url or f"{self.browser.url}/lab/index.html?path={path}", timeout=timeout * 1000)
+        wait_for(f"{path} to open", lambda: self.state()["ready"], timeout, self.diagnose)
+        if self.state()["path"] != path:  # JupyterLab restored another tab over it: bring it forward
+            self.command("docmanager:open", {"path": path})
         wait_for(f"{path} and its kernel", lambda: (s := self.state())["ready"] and s["path"] == path
                  and s["kernel"] == "idle", timeout, self.diagnose)
         return time.monotonic() - started
