@@ -22,7 +22,7 @@ import pytest
 from tutorial_kit import ConfigFileError, KitClient, KitTLSError, ServerControlError, ServerNotRunningError
 from tutorial_kit.browser import in_browser
 from tutorial_kit.browser.control import BrowserControl
-from tutorial_kit.browser.notes import BROWSER_NOTES
+from tutorial_kit.lessons.browser import notes_for
 from tutorial_kit.browser.transport import LISTENERS, InProcessTransport, Listeners
 from tutorial_kit.server import accounts
 from tutorial_kit.server.kit_choices import choice
@@ -55,14 +55,16 @@ def test_browser_mode_is_chosen_and_start_lesson_works(home: Path) -> None:
     assert in_browser()
     assert isinstance(kit.control_from_env(), BrowserControl)
     lesson = kit.start_lesson(3)
-    assert lesson.browser and not lesson.remote
+    assert lesson.in_browser and not lesson.remote
     assert lesson.server.status().file_defaults[FLAG] is True  # setup switched it on
-    assert [n.text for n in lesson.notes][-1] == BROWSER_NOTES[3][0]
+    assert [n.text for n in lesson.notes][-len(notes_for(3)):] == notes_for(3)
     key = lesson.client.create_session(permanent=True).auth_token
     assert lesson.client.url == "http://127.0.0.1:8080/api"  # the port in services.json
     assert (home / "config" / "services.json").is_file() and (home / "data" / "kit.sqlite3").is_file()
     other = KitClient(lesson.client.url, auth_token=key)  # a client made from the URL alone, as lesson 4 does
     assert other.ping_session().ok
+    plain = httpx.post(lesson.url, json={"api": "admin", "action": "pingSession", "authToken": key})
+    assert plain.json()["errorCode"] == 0  # plain httpx too, as lesson 3 does
     assert "in this browser tab" in lesson.status().text
 
 

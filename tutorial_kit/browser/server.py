@@ -28,7 +28,7 @@ from ..server.envelope import Dispatcher
 from ..server.kit_choices import choice
 from ..server.reproducible import reproducible_from_env
 from .snapshot import SnapshotStore
-from .transport import LISTENERS, Listeners
+from .transport import LISTENERS, Listeners, route_plain_httpx
 
 __all__ = ["BrowserServer", "BrowserBackend", "HOST"]
 
@@ -117,6 +117,7 @@ class BrowserServer:
             self._close_backend(save=True)
             raise
         self.port = port
+        route_plain_httpx(self.listeners)  # httpx.post(lesson.url, ...) works as on the desktop
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
         log.info("in-browser server for %s answers at %s", self.home, self.url)
         return self

@@ -103,3 +103,27 @@ class InProcessTransport(httpx.BaseTransport):
 
 def _json(status: int, body: bytes, request: httpx.Request, headers: dict[str, str] | None = None) -> httpx.Response:
     return httpx.Response(status, headers={"Content-Type": _JSON, **(headers or {})}, content=body, request=request)
+
+
+def route_plain_httpx(listeners: Listeners = LISTENERS) -> None:
+    """Let any httpx client in this Python reach the in-browser servers (``httpx.post(lesson.url)``).
+
+    In the browser nothing listens on a real port, so httpx's own transport cannot connect to
+    127.0.0.1. This wraps ``httpx.HTTPTransport.handle_request`` once: a request to an address in
+    ``listeners`` goes to that server, as the port table would send it; every other request goes
+    where httpx sends it. Idempotent.
+    """
+    original = httpx.HTTPTransport.handle_request
+    if getattr(original, "_kit_routed", False):
+        return
+    inner = InProcessTransport(listeners)
+
+    def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        host = _LOCAL_NAMES.get(request.url.host, request.url.host)
+        port = request.url.port or (443 if request.url.scheme == "https" else 80)
+        if listeners.at(host, port) is not None:
+            return inner.handle_request(request)
+        return original(self, request)
+
+    handle_request._kit_routed = True  # type: ignore[attr-defined]
+    httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]
