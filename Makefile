@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 LAB_ARGS ?=
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
-.PHONY: lab test test-fast outputs bench serve clean help
+.PHONY: lab lite test test-fast outputs bench bench-lite serve clean help
 
 help:
 	@echo "make lab      start JupyterLab on lesson 1 (LAB_ARGS='--port=9999 --no-browser' passes through)"
@@ -16,6 +16,8 @@ help:
 	@echo "make outputs  re-run every notebook and save its outputs deterministically"
 	@echo "make bench    run the benchmark and print the figures"
 	@echo "make serve    run the embedded server in the foreground"
+	@echo "make lite     build the lessons as a static JupyterLite site in build/lite/ (runs in the browser alone)"
+	@echo "make bench-lite  the JupyterLite site's figures, side by side with make lab's"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +35,9 @@ lab: $(STAMP)
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
+lite: $(STAMP)
+	$(PY) -m tutorial_kit.lite build
+
 test: $(STAMP)
 	$(PY) -m pytest tests
 	$(PY) -m pytest $(NBVAL) notebooks
@@ -46,8 +51,11 @@ outputs: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tutorial_kit.bench --json bench-results.json
 
+bench-lite: $(STAMP)
+	$(PY) -m tutorial_kit.lite.bench --json bench-lite.json
+
 serve: $(STAMP)
 	$(VENV)/bin/tutorial-kit serve
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis build/lite .lite-cache
