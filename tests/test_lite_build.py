@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tutorial_kit.jupyter_settings import LEARNER_OVERRIDES
-from tutorial_kit.lite.build import KERNELSPEC, LITE_OVERRIDES, REPO, inputs_digest, lite_copy
+from tutorial_kit.lite.build import INPUTS, KERNELSPEC, LITE_OVERRIDES, REPO, inputs_digest, lite_copy
 from tutorial_kit.lite.wheels import import_names, requirements_of, rewrite_lock
 
 PIN = re.compile(r"^[a-z0-9][a-z0-9.-]*==[0-9][^ ]* --hash=sha256:[0-9a-f]{64}$")
@@ -66,7 +66,7 @@ def test_the_lock_lists_exactly_the_wheels_with_their_browser_requirements(tmp_p
 
 @pytest.mark.parametrize("name", ["browser-wheels.txt", "test-wheels.txt"])
 def test_every_wheel_is_pinned_by_version_and_hash(name: str) -> None:
-    lines = [line for line in (REPO / "lite" / name).read_text().splitlines() if line and not line.startswith("#")]
+    lines = [line for line in (REPO / INPUTS / name).read_text().splitlines() if line and not line.startswith("#")]
     assert lines and all(PIN.match(line) for line in lines), [line for line in lines if not PIN.match(line)]
     assert not any(line.startswith(("tornado==", "ipykernel==", "widgetsnbextension==")) for line in lines)
 
@@ -74,8 +74,8 @@ def test_every_wheel_is_pinned_by_version_and_hash(name: str) -> None:
 def test_pyodide_is_the_version_the_kernel_pins() -> None:
     from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
 
-    package = json.loads((REPO / "lite" / "package.json").read_text())
-    lock = json.loads((REPO / "lite" / "package-lock.json").read_text())
+    package = json.loads((REPO / INPUTS / "package.json").read_text())
+    lock = json.loads((REPO / INPUTS / "package-lock.json").read_text())
     assert package["dependencies"]["pyodide"] == PYODIDE_VERSION
     assert lock["packages"]["node_modules/pyodide"]["version"] == PYODIDE_VERSION
     assert lock["packages"]["node_modules/pyodide"]["integrity"].startswith("sha512-")

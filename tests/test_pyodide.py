@@ -1,7 +1,7 @@
 """The server's and the helper's tests inside Pyodide, in node: the browser's Python, without a browser.
 
 Pyodide and the kit's wheel come from the built JupyterLite site (``build/lite/``, built once and
-reused: see :func:`tutorial_kit.lite.serve.site`), pytest and hypothesis from ``lite/test-wheels.txt``.
+reused: see :func:`tutorial_kit.lite.serve.site`), pytest and hypothesis from ``tutorial_kit/lite/inputs/test-wheels.txt``.
 ``tests/pyodide/runner.py`` names the test files and the few CPython-only facts skipped there.
 Needs node (Debian's nodejs; ``.ci/run`` installs it); without it the test is skipped and says why.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit.lite.build import CACHE, REPO
+from tutorial_kit.lite.build import CACHE, INPUTS, REPO
 from tutorial_kit.lite.serve import site
 from tutorial_kit.lite.wheels import pip_download
 
@@ -32,7 +32,7 @@ pytestmark = [
 def test_the_browser_safe_tests_pass_inside_pyodide() -> None:
     built = site()
     wheels = CACHE / "test-wheels"
-    pip_download(["--require-hashes", "-r", str(REPO / "lite" / "test-wheels.txt")], wheels)
+    pip_download(["--require-hashes", "-r", str(REPO / INPUTS / "test-wheels.txt")], wheels)
     cmd = [NODE, "--experimental-wasm-stack-switching", str(REPO / "tests" / "pyodide" / "run.mjs"),
            str(built.path / "static" / "pyodide"), str(wheels), str(REPO)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=840)

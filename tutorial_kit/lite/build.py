@@ -6,8 +6,8 @@ What goes in, each from its registry and pinned:
   in ``pyproject.toml``'s ``lite`` extra), with the widgets' front end from ``jupyterlab_widgets``
   and ``jupyter_server`` (without it the build silently ships no notebooks) in the same environment;
 - the browser's Python: npm's ``pyodide`` package at the version the kernel pins
-  (``lite/package.json`` and its lock file, installed with ``npm ci``);
-- the wheels that Python loads: ``lite/browser-wheels.txt`` (pure-Python wheels from PyPI, by hash)
+  (``tutorial_kit/lite/inputs/package.json`` and its lock file, installed with ``npm ci``);
+- the wheels that Python loads: ``tutorial_kit/lite/inputs/browser-wheels.txt`` (pure-Python wheels from PyPI, by hash)
   and the kit's own wheel, listed in a rewritten ``pyodide-lock.json`` (:mod:`.wheels`);
 - the six lessons (their kernel set to the browser's Python) and their images;
 - the kit's quiet JupyterLab settings (:data:`tutorial_kit.jupyter_settings.LEARNER_OVERRIDES`),
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 OUTPUT = REPO / "build" / "lite"
+#: the build's pinned inputs (npm package and lock, wheel pins), relative to the repository
+INPUTS = Path("tutorial_kit", "lite", "inputs")
 CACHE = REPO / ".lite-cache"
 DIGEST_FILE = ".kit-inputs"
 KIT_WHEEL_NAME = "faircom-permanent-session-kit"
@@ -78,7 +80,7 @@ class SiteBuild:
 
 
 def _input_files(repo: Path) -> list[Path]:
-    files = [repo / "pyproject.toml", *sorted((repo / "lite").glob("*.*"))]
+    files = [repo / "pyproject.toml", *sorted((repo / INPUTS).glob("*.*"))]
     files += sorted(p for p in (repo / "tutorial_kit").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     files += sorted(p for p in (repo / "notebooks").glob("*.ipynb"))
     files += sorted(p for p in (repo / "notebooks" / "images").glob("*") if p.is_file())
@@ -111,13 +113,13 @@ def _run(cmd: list[str], **kwargs: object) -> None:
 
 
 def _pyodide_from_npm(repo: Path, cache: Path) -> Path:
-    """npm's pyodide package, installed by ``npm ci`` from ``lite/package-lock.json``."""
+    """npm's pyodide package, installed by ``npm ci`` from ``tutorial_kit/lite/inputs/package-lock.json``."""
     folder = cache / "npm"
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("package.json", "package-lock.json"):
-        shutil.copy2(repo / "lite" / name, folder / name)
+        shutil.copy2(repo / INPUTS / name, folder / name)
     installed = folder / "node_modules" / "pyodide"
-    want = json.loads((repo / "lite" / "package.json").read_text())["dependencies"]["pyodide"]
+    want = json.loads((repo / INPUTS / "package.json").read_text())["dependencies"]["pyodide"]
     have = json.loads((installed / "package.json").read_text())["version"] if (installed / "package.json").exists() else None
     if have != want:
         _run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder)
@@ -126,8 +128,8 @@ def _pyodide_from_npm(repo: Path, cache: Path) -> Path:
 
 def _browser_wheels(repo: Path, cache: Path) -> list[Path]:
     dest = cache / "wheels"
-    pip_download(["--require-hashes", "-r", str(repo / "lite" / "browser-wheels.txt")], dest)
-    names = [line.split("==")[0] for line in (repo / "lite" / "browser-wheels.txt").read_text().splitlines()
+    pip_download(["--require-hashes", "-r", str(repo / INPUTS / "browser-wheels.txt")], dest)
+    names = [line.split("==")[0] for line in (repo / INPUTS / "browser-wheels.txt").read_text().splitlines()
              if line and not line.startswith("#")]
     wheels = []
     for name in names:

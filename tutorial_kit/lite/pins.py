@@ -1,4 +1,4 @@
-"""Writing the pin files ``lite/browser-wheels.txt`` and ``lite/test-wheels.txt`` (maintainers only).
+"""Writing the pin files ``tutorial_kit/lite/inputs/browser-wheels.txt`` and ``tutorial_kit/lite/inputs/test-wheels.txt`` (maintainers only).
 
 ``python -m tutorial_kit.lite pin`` works out which pure-Python wheels the site needs: the
 packages the Pyodide kernel loads when it starts (micropip, IPython, jedi, comm), the kit's own
@@ -6,7 +6,7 @@ packages the Pyodide kernel loads when it starts (micropip, IPython, jedi, comm)
 it names one (the versions Pyodide tests together), else the newest on PyPI that fits. It
 downloads each wheel and writes ``name==version --hash=sha256:...`` lines, so that ``make lite``
 downloads exactly those files. ``test-wheels.txt`` does the same for what the Pyodide test run
-adds (pytest, hypothesis). Run it after changing Pyodide's version in ``lite/package.json``.
+adds (pytest, hypothesis). Run it after changing Pyodide's version in ``tutorial_kit/lite/inputs/package.json``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from .build import INPUTS
 from .wheels import pip_download, requirements_of, sha256_of
 
 __all__ = ["BROWSER_ROOTS", "TEST_ROOTS", "NOT_IN_THE_KERNEL", "resolve", "write_pins"]
@@ -71,7 +72,7 @@ def pin(repo: Path, pyodide_lock: Path) -> None:
         tests = resolve(TEST_ROOTS, lock, Path(tmp) / "tests", have=browser)
         note = (f"Written by `python -m tutorial_kit.lite pin` for Pyodide {lock['info'].get('python')}: "
                 "exact versions and hashes.\nDo not edit by hand; see tutorial_kit/lite/pins.py.")
-        write_pins(repo / "lite" / "browser-wheels.txt", browser,
+        write_pins(repo / INPUTS / "browser-wheels.txt", browser,
                    "Pure-Python wheels the JupyterLite site ships for the browser's Python.\n" + note)
-        write_pins(repo / "lite" / "test-wheels.txt", tests,
+        write_pins(repo / INPUTS / "test-wheels.txt", tests,
                    "Wheels the Pyodide test run (tests/test_pyodide.py) adds to the site's.\n" + note)

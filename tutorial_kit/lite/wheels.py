@@ -3,7 +3,7 @@
 Pyodide's npm package holds the interpreter and its standard library, and a lock file
 (``pyodide-lock.json``) naming hundreds of packages that live on a CDN. The site ships none of
 those: it ships the pure-Python wheels it needs, downloaded from PyPI by exact version and hash
-(``lite/browser-wheels.txt``), and a lock file rewritten to list those wheels alone, each with
+(``tutorial_kit/lite/inputs/browser-wheels.txt``), and a lock file rewritten to list those wheels alone, each with
 its own file name, hash, import names and dependencies. A package not in the site is then not
 importable (rather than fetched from elsewhere).
 """
