@@ -6,6 +6,7 @@ FairCom documents no such actions for this API; their names and codes are the ki
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from .accounts import hash_password
@@ -43,8 +44,13 @@ async def create_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     password = _password(ctx)
     description = check_string("description", ctx.params.get("description", ""), 0, 65_500)
     b.accounts.ensure_free(username)  # before the slow hash; create() checks again after it
-    password_hash = await b.run_hash(hash_password, password)
-    row = b.accounts.create(username, password_hash, description)
+    password_hash = await b.run_hash(hash_password, password, address=ctx.client_ip)
+    row = b.accounts.new_account(username, password_hash, description)  # checks the name again
+    try:
+        await b.commit(b.store.insert_account, row)
+    except sqlite3.IntegrityError:  # created by another request while this one waited for the disk
+        b.accounts.ensure_free(username)
+        raise
     return {"username": row.username, "description": row.description}
 
 
@@ -56,19 +62,19 @@ async def alter_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     if username is not None:
         username = check_string("username", username, 1, _MAX_NAME)
     target = b.accounts.target_for_alter(caller, username)
-    password_hash = await b.run_hash(hash_password, password)
-    b.store.set_password_hash(target.name_key, password_hash)
+    password_hash = await b.run_hash(hash_password, password, address=ctx.client_ip)
+    await b.commit(b.store.set_password_hash, target.name_key, password_hash)
     return {"username": target.username}
 
 
-def drop_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
+async def drop_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     """Delete an account and end all its sessions, permanent ones too (administrator only)."""
     _caller(b, ctx, "dropAccount", admin=True)
     if "username" not in ctx.params:
         raise ApiError.missing("username", 'add the "username" of the account to drop')
     username = check_string("username", ctx.params["username"], 1, _MAX_NAME)
-    row = b.accounts.drop(username)
-    b.end_sessions_of(row.username)
+    row = b.accounts.to_drop(username)
+    await b.commit(b.store.delete_account, row.name_key, then=lambda: b.end_sessions_of(row.username))
     return {"username": row.username}
 
 
@@ -82,7 +88,7 @@ def list_accounts(b: Backend, ctx: CallContext) -> dict[str, Any]:
 _FUNCTIONS = {
     "createAccount": (create_account, True),
     "alterAccount": (alter_account, True),
-    "dropAccount": (drop_account, False),
+    "dropAccount": (drop_account, True),
     "listAccounts": (list_accounts, False),
 }
 ACCOUNT_ACTIONS = tuple((name, *_FUNCTIONS[name]) for name in choice("account_actions"))

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigFileError
-from .._files import replace_file
+from .._files import read_regular_file, replace_file
 from .jsontext import JsonTextError, ParsedJson, parse_json
+from .kit_choices import choice
 
 __all__ = ["RunningConfig", "DEFAULT_SERVICES", "SEED_DEFAULTS", "load_config", "parse_services_text", "write_default_file"]
 
@@ -151,7 +152,8 @@ def load_config(path: Path) -> RunningConfig:
         write_default_file(path)
         log.info("wrote a fresh %s (enablePermanentJsonApiSessions is off)", path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is dropped, as servicesfile does
+        # a BOM (Windows editors) is dropped, as servicesfile does; a FIFO or a device is refused
+        text = read_regular_file(path, choice("services_json_max_bytes")).decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ConfigFileError(f"{path}: the file is not UTF-8 text ({err.reason}); save it as UTF-8.", path=str(path)) from None
     except OSError as err:
