@@ -15,6 +15,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from .kit_choices import choice
 from .store import AccountRow, Store
 
 __all__ = ["hash_password", "verify_password", "name_key", "AccountBook", "LoginThrottle", "LoginQueue"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -193,6 +196,7 @@ class LoginQueue:
             if turn.done() and not turn.cancelled():  # given a worker just as the client left: pass it on
                 self._running -= 1
                 self._wake()
+            log.debug("a password check was dropped before it ran: its client has gone")
             raise
 
     def _wake(self) -> None:

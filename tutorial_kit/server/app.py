@@ -45,10 +45,14 @@ def _refuse_foreign(handler: web.RequestHandler, dispatcher: Dispatcher) -> None
     if reason is not None:
         handler.set_status(403)
         handler.set_header("Content-Type", JSON_TYPE)
-        # Answered before the request was read to its end, so tornado closes the connection
-        # after this answer: say so, or a keep-alive client sends its next request into it.
+        # The connection is closed after this answer (a request with a body is answered before
+        # the body is read, and a web page gets no second request anyway): say so, or a
+        # keep-alive client sends its next request into the closing socket.
         handler.set_header("Connection", "close")
-        handler.finish(dispatcher.error_body(ErrorCode.FOREIGN_REQUEST, refusal_message(reason)))
+        connection = handler.request.connection
+        written = handler.finish(dispatcher.error_body(ErrorCode.FOREIGN_REQUEST, refusal_message(reason)))
+        if connection is not None:
+            written.add_done_callback(lambda _: connection.close())
 
 
 @web.stream_request_body

@@ -88,6 +88,7 @@ class Backend:
         self.logins = LoginQueue(self.hash_executor, _HASH_WORKERS, login_queue_per_address, login_queue_total)
         self._writes: set[asyncio.Future[Any]] = set()  # commits in flight (see commit)
         self._flushing: asyncio.Future[None] | None = None
+        self._write_trouble = False  # a write failed and none has worked since
         self.host = HostInfo(
             hostname=reproducible.hostname if reproducible else socket.gethostname(),
             host_uuid=reproducible.host_uuid if reproducible else store.host_uuid(),
@@ -190,7 +191,11 @@ class Backend:
             except sqlite3.IntegrityError:  # a rule of the data (a name taken meanwhile): the caller's to say
                 raise
             except sqlite3.Error as err:
+                self._write_failed(err)
                 raise store_error(err) from None
+            if self._write_trouble:
+                self._write_trouble = False
+                log.warning("database writes work again")
             if then is not None:
                 then()
             return result
@@ -199,6 +204,13 @@ class Backend:
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
         return await asyncio.shield(task)
+
+    def _write_failed(self, err: sqlite3.Error) -> None:
+        """Log a failed write once per episode (a full disk must not fill the log as well)."""
+        if not self._write_trouble:
+            self._write_trouble = True
+            log.error("database writes fail (%s): clients are told so and nothing changes; logged once until "
+                      "a write works again", err)
 
     async def finish_writes(self) -> None:
         """Wait for the commits in flight (a stopping server lets them reach the disk)."""
@@ -243,7 +255,11 @@ class Backend:
         for token, when in pending.items():  # keep them for the next flush (newer times win)
             if token in self.sessions.dirty_permanent or self.sessions.get(token) is not None:
                 self.sessions.dirty_permanent.setdefault(token, when)
-        log.warning("could not write last-access times (%s); they are kept for the next try", done.exception())
+        error = done.exception()
+        if isinstance(error, sqlite3.Error):
+            self._write_failed(error)  # (the times are kept for the next try)
+        else:
+            log.warning("could not write last-access times (%s); they are kept for the next try", error)
 
     def close(self) -> None:
         """Write what is pending and release resources (idempotent)."""
@@ -263,11 +279,9 @@ class Backend:
 def store_error(err: sqlite3.Error) -> ApiError:
     """The envelope's error for a failed database operation: busy (another program holds the lock), or failed."""
     if is_busy(err):
-        log.warning("the database was busy (another program held its lock): %s", err)
         return ApiError(ErrorCode.DATABASE_BUSY,
                         "The server's database is busy: another program holds it. Nothing was changed; "
                         "close that program (a database browser?) and send the request again.")
-    log.error("a database operation failed: %s", err)
     return ApiError(ErrorCode.DATABASE_FAILED,
                     f"The server could not write its database ({err}). Nothing was changed; free disk space "
                     "or fix the data folder, then send the request again.")

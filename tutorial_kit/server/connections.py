@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 _OUT_OF_FDS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _MIN_CONNECTIONS = 8
 _ACCEPTS_PER_EVENT = 128  # as tornado's own accept loop
+_GRACE = 1.0  # seconds a new or just-active connection is safe from being closed to make room
 
 
 def connection_cap(requested: int, fd_reserve: int) -> int:
@@ -59,12 +60,13 @@ class Connection:
     room; the others are closed longest-idle first.
     """
 
-    __slots__ = ("guard", "stream", "state", "websocket", "header_start", "__weakref__")
+    __slots__ = ("guard", "stream", "state", "since", "websocket", "header_start", "__weakref__")
 
     def __init__(self, guard: "ConnectionGuard", stream: iostream.IOStream) -> None:
         self.guard = guard
         self.stream = stream
         self.state = "waiting"
+        self.since = guard.clock()  # last sign of life
         self.websocket = False
         self.header_start: float | None = None  # when the sweep first saw part of the next request
 
@@ -132,6 +134,7 @@ class ConnectionGuard:
         self._evictable.pop(conn, None)
 
     def _idle(self, conn: Connection) -> None:
+        conn.since = self.clock()
         evictable = self._evictable
         if conn in evictable:
             evictable.move_to_end(conn)
@@ -140,22 +143,29 @@ class ConnectionGuard:
 
     # --- the cap ---
 
+    def _oldest_idle(self) -> Connection | None:
+        """The longest-idle connection, if it has been idle for at least :data:`_GRACE` seconds
+        (a client that has just connected is about to send its request)."""
+        while self._evictable:
+            conn = next(iter(self._evictable))
+            if not conn.stream.closed():
+                return conn if self.clock() - conn.since >= _GRACE else None
+            self._forget(conn)
+        return None
+
     def make_room(self) -> bool:
         """True if one more connection may be accepted (closing the longest-idle one if need be)."""
         if len(self._connections) < self.cap:
             if len(self._connections) < self.cap * 0.9:
                 self._recovered()
             return True
-        while self._evictable:
-            conn, _ = self._evictable.popitem(last=False)
-            if conn.stream.closed():
-                self._forget(conn)
-                continue
+        conn = self._oldest_idle()
+        if conn is not None:
             self._report("cap", "%d connections are open, the most this server takes (--max-connections): "
                                 "closing the longest-idle ones to make room for new clients", self.cap)
             conn.stream.close()
             return True
-        self._report("busy", "all %d connections are being answered: new clients wait until one finishes", self.cap)
+        self._report("busy", "all %d connections are busy or just opened: new clients wait for a free one", self.cap)
         return False
 
     def _report(self, kind: str, message: str, *args: Any) -> None:
@@ -223,8 +233,8 @@ class ConnectionGuard:
         self._report("fds", "out of file descriptors (%s; ulimit -n %s) with %d connections open: closing the "
                             "longest-idle one; lower --max-connections or raise ulimit -n",
                      err.strerror, soft, len(self._connections))
-        if self._evictable:
-            conn, _ = self._evictable.popitem(last=False)
+        conn = self._oldest_idle()
+        if conn is not None:
             conn.stream.close()
 
     def _start_resume_timer(self) -> None:
@@ -233,7 +243,7 @@ class ConnectionGuard:
             self._resume.start()
 
     def _try_resume(self) -> None:
-        if len(self._connections) >= self.cap and not self._evictable:
+        if len(self._connections) >= self.cap and self._oldest_idle() is None:
             return
         paused, self._paused = self._paused, []
         for resume in paused:

@@ -20,11 +20,11 @@ import json
 import logging
 import sqlite3
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any
 
 from .actions import ACTIONS, ActionSpec, find_action
 from .backend import Backend, CallContext, store_error
+from .echo import EchoBudget, OverBudget, pretty, pretty_object, pretty_within
 from .errors import ApiError, ErrorCode
 from .jsontext import JsonTextError, parse_json
 from .kit_choices import choice
@@ -42,7 +42,6 @@ _EXAMPLE = '{"api": "admin", "action": "pingSession"}'
 _MAX_DEPTH = 64
 #: one compact encoder (json.dumps with separators= builds a new encoder on every call)
 _COMPACT = json.JSONEncoder(separators=(",", ":")).encode
-_PRETTY = json.JSONEncoder(indent=2)
 #: debug modes whose answers are pretty-printed
 _PRETTY_MODES = frozenset({"max"})
 _ACTION_NAMES = sorted(spec.name for spec in ACTIONS.values())
@@ -66,40 +65,6 @@ class _Request:
         self.duplicates: tuple[str, ...] = ()
         self.warnings: list[dict[str, Any]] = []
         self.session: Any = None  # the caller's session once its token is checked (its defaultDebug applies)
-
-
-@dataclass(frozen=True)
-class EchoBudget:
-    """How much of an answer may copy its request: ``factor`` times the request's size in bytes,
-    and never less than ``floor`` bytes (a small request may still get its pretty-printed copy)."""
-
-    factor: float = choice("answer_echo_factor")
-    floor: int = choice("answer_echo_floor_bytes")
-
-    def for_request(self, size: int) -> int:
-        return max(self.floor, int(self.factor * size))
-
-
-class _OverBudget(Exception):
-    """A copy of the request would not fit in the answer's echo budget."""
-
-
-def _pretty_within(value: Any, budget: int, level: int) -> str:
-    """``value`` pretty-printed as it sits ``level`` deep in the answer; _OverBudget past ``budget`` bytes.
-
-    The pure-Python indenting encoder is stopped as soon as the text outgrows the budget, so a
-    hostile value costs at most ``budget`` bytes of work. (Values come from parsed JSON: ASCII
-    output, so characters are bytes.)
-    """
-    pad = "\n" + "  " * level
-    parts, size = [], 0
-    for chunk in _PRETTY.iterencode(value):
-        size += len(chunk) + (chunk.count("\n") * 2 * level if level else 0)
-        if size > budget:
-            raise _OverBudget
-        parts.append(chunk)
-    text = "".join(parts)
-    return text.replace("\n", pad) if level else text
 
 
 def _mask_passwords(value: Any) -> Any:
@@ -131,6 +96,7 @@ class Dispatcher:
         except ApiError as err:
             return self._error(req, err)
         except sqlite3.Error as err:  # a read that met another program's lock, a damaged page...
+            log.warning("a database read failed: %s", err)
             return self._error(req, store_error(err))
         except Exception:  # noqa: BLE001 - the one place unexpected errors become envelopes
             log.exception("unexpected error while answering a request")
@@ -143,6 +109,8 @@ class Dispatcher:
         except ApiError as err:
             return self._error(req, err)
         except sqlite3.Error as err:
+            if not isinstance(err, sqlite3.IntegrityError):
+                log.warning("a database operation failed: %s", err)
             return self._error(req, store_error(err))
         except Exception:  # noqa: BLE001
             log.exception("unexpected error while answering a request")
@@ -300,9 +268,10 @@ class Dispatcher:
         form = "pretty" if pretty else "compact"
         if form not in req.echo:
             try:
-                text = _pretty_within(req.data["requestId"], req.budget, 1) if pretty else _COMPACT(req.data["requestId"])
+                compact = req.echo.get("compact") or _COMPACT(req.data["requestId"])
+                text = pretty_within(req.data["requestId"], req.budget, 1, compact) if pretty else compact
                 req.echo[form] = text if len(text) <= req.budget else None
-            except (_OverBudget, RecursionError, ValueError):
+            except (OverBudget, RecursionError, ValueError):
                 req.echo[form] = None
         return req.echo[form]
 
@@ -332,10 +301,12 @@ class Dispatcher:
 
     def _request_copy(self, req: _Request, budget: int) -> str:
         """debugInfo.request at its place in a pretty answer, or a note when it would not fit."""
-        data = _mask_passwords(req.data) if req.may_hold_password else req.data
         try:
-            return _pretty_within(data, budget, 2)
-        except (_OverBudget, RecursionError, ValueError):
+            if "requestId" in req.data and (req.echo.get("pretty", "") is None or req.echo.get("compact", "") is None):
+                raise OverBudget  # the copy holds the requestId, which alone did not fit
+            data = _mask_passwords(req.data) if req.may_hold_password else req.data
+            return pretty_within(data, budget, 2, _COMPACT(data))
+        except (OverBudget, RecursionError, ValueError):
             req.warnings.append({"code": ErrorCode.TOO_LONG,
                                  "message": f"the copy of the request was left out: it would take more than {budget} "
                                             "bytes (send a smaller requestId or params to see it)"})
@@ -349,15 +320,15 @@ class Dispatcher:
         if token is not None:
             items.append(("authToken", json.dumps(token)))
         if code == ErrorCode.OK:
-            items.append(("result", _pretty(result.to_obj() if isinstance(result, SessionsResult) else result, 1)))
+            items.append(("result", pretty(result.to_obj() if isinstance(result, SessionsResult) else result, 1)))
         request_id = self._echo_request_id(req, pretty=True)
         if request_id is not None:
             items.append(("requestId", request_id))
         copy = self._request_copy(req, req.budget - len(request_id or ""))
-        info = [("request", copy), ("serverSuppliedValues", _pretty(req.supplied, 2)),
-                ("errorData", "{}"), ("warnings", _pretty(req.warnings, 2))]
-        items += [("debugInfo", _pretty_object(info, 1)), ("errorCode", str(code)), ("errorMessage", json.dumps(message))]
-        return _pretty_object(items, 0)
+        info = [("request", copy), ("serverSuppliedValues", pretty(req.supplied, 2)),
+                ("errorData", "{}"), ("warnings", pretty(req.warnings, 2))]
+        items += [("debugInfo", pretty_object(info, 1)), ("errorCode", str(code)), ("errorMessage", json.dumps(message))]
+        return pretty_object(items, 0)
 
     def _compact_answer(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> str:
         # pieces joined once (an answer listing 10,000 sessions is megabytes: copy it once)
@@ -378,18 +349,6 @@ class Dispatcher:
             pieces += ('"debugInfo":', _COMPACT(self._debug_info(req, mode)), ",")
         pieces += (f'"errorCode":{code},"errorMessage":', json.dumps(message), "}")
         return "".join(pieces)
-
-
-def _pretty(value: Any, level: int) -> str:
-    """A value the server made, pretty-printed as it sits ``level`` deep in the answer."""
-    return _PRETTY.encode(value).replace("\n", "\n" + "  " * level)
-
-
-def _pretty_object(items: list[tuple[str, str]], level: int) -> str:
-    """An object ``level`` deep whose values are already pretty-printed at ``level + 1``."""
-    pad = "  " * (level + 1)
-    body = ",\n".join(f"{pad}{json.dumps(key)}: {value}" for key, value in items)
-    return "{\n" + body + "\n" + "  " * level + "}"
 
 
 def _size_of(body: bytes | str) -> int:

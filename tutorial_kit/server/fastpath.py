@@ -185,6 +185,9 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
             self._answer(answer)
         else:
             self.task = asyncio.ensure_future(self._answer_later(answer))
+            # tornado tells a delegate whose request is complete of a closed connection only through
+            # this callback (on_connection_close is for requests still being read)
+            self.conn.set_close_callback(self.on_connection_close)
 
     def _client_ip(self) -> str:
         # tornado's HTTP1Connection carries the HTTPServer's request context (remote_ip among it)

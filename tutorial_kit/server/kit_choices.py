@@ -71,9 +71,9 @@ KIT_CHOICES: dict[str, Choice] = {
         2, "an over-limit body is read up to 2x max_body_bytes (answered, connection kept); past that: answer, close"
     ),
     "answer_echo_factor": Choice(
-        3, "an answer's copies of its request (requestId, debugInfo.request) take at most 3x the request's bytes"
+        2, "an answer's copies of its request (requestId, debugInfo.request) take at most 2x the request's bytes"
     ),
-    "answer_echo_floor_bytes": Choice(64 * 1024, "... and always at least 64 KiB, so small requests are copied back whole"),
+    "answer_echo_floor_bytes": Choice(256 * 1024, "... and always at least 256 KiB, so small requests are copied back whole"),
     "max_connections": Choice(1000, "client connections (HTTP and WebSocket) at once; the longest-idle is closed for a new one"),
     "connection_fd_reserve": Choice(
         64, "the connection cap stays this many below the fd soft limit (database, log, listening sockets)"

@@ -107,6 +107,7 @@ class Store:
             if not os.path.exists(path):
                 self._create(path)
         try:
+            self._check_not_empty()  # before SQLite opens it: opening an empty file makes it a new database
             self._check(self._conn)
             self._migrate()
         except DataFileError:
@@ -151,13 +152,16 @@ class Store:
             conn.close()  # the last connection to close checkpoints the WAL into the file
         os.replace(temp, path)
 
-    def _check(self, conn: sqlite3.Connection) -> None:
-        """Refuse an empty or damaged file (SQLite would take an empty one as a new database)."""
+    def _check_not_empty(self) -> None:
+        """Refuse an empty file: SQLite would take it as a new database, and ADMIN/ADMIN would work again."""
         if self.path != ":memory:" and os.path.getsize(self.path) == 0:
             raise DataFileError(
                 f"{self.path} is empty (0 bytes): the server's accounts and API keys are not in it. Restore "
                 "it from a backup, or move it aside to start a fresh server (accounts and keys are lost).",
                 path=self.path)
+
+    def _check(self, conn: sqlite3.Connection) -> None:
+        """Refuse a damaged file."""
         verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
         if verdict != "ok":
             raise sqlite3.DatabaseError(verdict)
