@@ -181,9 +181,17 @@ class Store:
         The writer thread has its own connection, so a write that waits up to ``busy_timeout`` for
         another program's lock leaves the calling loop free. Raises what the write raises.
         """
+        loop = asyncio.get_running_loop()
+        if self.path == ":memory:":  # each connection would be a database of its own: stay on this one
+            done: asyncio.Future[T] = loop.create_future()
+            try:
+                done.set_result(func(*args))
+            except Exception as err:  # noqa: BLE001 - handed to the awaiting caller
+                done.set_exception(err)
+            return done
         if self._writer is None:
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kit-db")
-        return asyncio.get_running_loop().run_in_executor(self._writer, func, *args)
+        return loop.run_in_executor(self._writer, func, *args)
 
     def set_busy_timeout(self, seconds: float) -> None:
         """How long the calling thread's reads and writes wait for a lock (the loop thread: briefly)."""
