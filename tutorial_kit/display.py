@@ -89,6 +89,8 @@ def _mask(value: Any, key: str | None, tokens: set[str], reproducible: bool, por
     if isinstance(value, list):
         return [_mask(v, key, tokens, reproducible, port) for v in value]
     if isinstance(value, str):
+        if reproducible and key == "port" and port is not None and value == str(port):
+            return "PORT"  # listServices writes ports as strings, as FairCom's example does
         return _mask_string(value, tokens, reproducible)
     if reproducible and isinstance(value, int) and not isinstance(value, bool):
         if key == "pid" or (key == "port" and value == port):
@@ -100,8 +102,9 @@ def mask_for_display(value: Any, *, url: str | None = None, reproducible: bool |
     """Return a copy of ``value`` with tokens shortened and passwords masked.
 
     Every string found under ``authToken``/``authTokens`` is shortened wherever it occurs (in
-    messages too). In reproducible mode ports in URLs, ``pid`` values and ``port`` values equal to
-    the port of ``url`` (the server the client talks to) become ``PORT``/``PID``.
+    messages too). In reproducible mode ports in URLs, ``pid`` values and ``port`` values (numbers,
+    or strings as listServices writes them) equal to the port of ``url`` (the server the client talks
+    to) become ``PORT``/``PID``.
     """
     reproducible = reproducible_mode() if reproducible is None else reproducible
     tokens: set[str] = set()

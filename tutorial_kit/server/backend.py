@@ -18,12 +18,15 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .. import __version__
 from .accounts import AccountBook, LoginQueue, LoginThrottle, name_key
 from .config import RunningConfig
-from .errors import ApiError, ErrorCode
+from .errors import ApiError, ErrorCode, fit_message
 from .kit_choices import choice
+from .login_rules import AccountLockout
 from .reproducible import Reproducible
 from .sessions import HostInfo, Session, SessionTable
+from .settings import RESPONSE_OPTION_DEFAULTS, SESSION_SETTINGS, SETTING_FALLBACKS
 from .store import AccountRow, SessionRow, Store, is_busy
 
 __all__ = ["Backend", "CallContext", "store_error"]
@@ -33,6 +36,7 @@ _HASH_WORKERS = 2
 
 log = logging.getLogger(__name__)
 
+_VALUE_TAKEN: int = choice("warning.value_taken")
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 _TOKEN_LENGTH: int = choice("token_length")
 
@@ -56,7 +60,11 @@ class CallContext:
 
     def warn(self, code: int, message: str) -> None:
         if self.warnings is not None:
-            self.warnings.append({"code": code, "message": message})
+            self.warnings.append({"code": code, "message": fit_message(message)})
+
+    def taken(self, message: str) -> None:
+        """Warn that a string was taken as the boolean or number it spells (see :mod:`values`)."""
+        self.warn(_VALUE_TAKEN, message)
 
 
 class Backend:
@@ -68,6 +76,7 @@ class Backend:
         store: Store,
         *,
         ip_addresses: tuple[str, ...] = ("127.0.0.1",),
+        served_ports: dict[str, int] | None = None,
         reproducible: Reproducible | None = None,
         clock: Callable[[], float] | None = None,
         hash_executor: Executor | None = None,
@@ -79,9 +88,11 @@ class Backend:
         self.store = store
         self.reproducible = reproducible
         self.clock = clock or (reproducible.clock if reproducible else time.time)
-        self.accounts = AccountBook(store)
+        self.served_ports = dict(served_ports or {})  # serviceName -> the port really served on
+        self.accounts = AccountBook(store, self.clock)
         self.accounts.ensure_admin()
         self.throttle = LoginThrottle(self.clock)
+        self.lockout = AccountLockout(self.clock)
         self.sessions = SessionTable(self.clock)
         self._own_executor = hash_executor is None
         self.hash_executor = hash_executor or ThreadPoolExecutor(max_workers=_HASH_WORKERS, thread_name_prefix="kit-hash")
@@ -96,6 +107,7 @@ class Backend:
             retention_policy=config.default("defaultRetentionPolicy"),
             retention_unit=config.default("defaultRetentionUnit"),
             retention_period=config.default("defaultRetentionPeriod"),
+            server_version=choice("server_version").format(version=__version__),
         )
         self._seq = store.max_session_seq()
         self._unrendered: list[Session] = []  # loaded at start, JSON not rendered yet (last first)
@@ -135,8 +147,8 @@ class Backend:
                        row.last_access, row.client_ip, self.host)
 
     def resolve_settings(self, given: dict[str, Any]) -> dict[str, Any]:
-        """The ten session settings: given values, else the running defaults, else the kit's."""
-        out = self._setting_defaults().copy()  # the ten names, in order
+        """The session settings: given values, else the running defaults, else FairCom's documented ones."""
+        out = self._setting_defaults().copy()  # every setting, in order
         for name, value in given.items():
             if name == "defaultResponseOptions" and choice("merge_response_options"):
                 out[name] = {**out[name], **value}
@@ -147,19 +159,17 @@ class Backend:
         return out
 
     def _setting_defaults(self) -> dict[str, Any]:
-        """The running defaults of the ten settings, worked out once per configuration
+        """The running defaults of the settings, worked out once per configuration
         (loading 10,000 permanent sessions at start resolves 10,000 settings)."""
         cached = self._defaults_cache
         if cached is not None and cached[0] is self.config:
             return cached[1]
-        fallback = {"description": "", "defaultVariantFormat": "json"}
-        names = ("description", "defaultDatabaseName", "defaultOwnerName", "defaultBinaryFormat",
-                 "defaultVariantFormat", "defaultResponseOptions", "idleConnectionTimeoutSeconds",
-                 "idleCursorTimeoutSeconds", "defaultApi", "defaultDebug")
         defaults = {}
-        for name in names:
+        for name in SESSION_SETTINGS:
             value = self.config.default(name)
-            defaults[name] = fallback.get(name) if value is None else value
+            defaults[name] = SETTING_FALLBACKS.get(name) if value is None else value
+        # every documented response option is shown: the file's values over FairCom's defaults
+        defaults["defaultResponseOptions"] = {**RESPONSE_OPTION_DEFAULTS, **(defaults["defaultResponseOptions"] or {})}
         self._defaults_cache = (self.config, defaults)
         return defaults
 
@@ -178,8 +188,9 @@ class Backend:
         """Run slow password work off the event loop, through the login queue (per client ``address``)."""
         return await self.logins.run(address, func, *args)
 
-    async def commit(self, write: Callable[..., T], *args: Any, then: Callable[[], Any] | None = None) -> T:
-        """Disk first, memory second: run ``write(*args)`` (a Store method) off the loop, then ``then()``.
+    async def commit(self, write: Callable[..., T], *args: Any, then: Callable[[T], Any] | None = None) -> T:
+        """Disk first, memory second: run ``write(*args)`` (a Store method) off the loop, then
+        ``then(its result)``.
 
         The write and ``then`` run to the end even if the request is cancelled in between (its
         client left), so memory never disagrees with the disk. A write that fails changes
@@ -197,7 +208,7 @@ class Backend:
                 self._write_trouble = False
                 log.warning("database writes work again")
             if then is not None:
-                then()
+                then(result)
             return result
 
         task = asyncio.ensure_future(both())
@@ -227,9 +238,12 @@ class Backend:
         row = self.store.account(session.name_key)
         return row is not None and row.is_admin
 
-    def end_sessions_of(self, username: str) -> None:
+    def end_sessions_of(self, username: str, *, keep: str | None = None) -> None:
+        """End every live session of the account, permanent ones too, but ``keep`` (memory only: the
+        caller's commit has deleted the permanent ones from disk first)."""
         for session in self.sessions.of_account(name_key(username)):
-            self.sessions.remove(session.token)
+            if session.token != keep:
+                self.sessions.remove(session.token)
 
     def flush(self) -> None:
         """Write pending last-access times of permanent sessions off the loop (the server: every few seconds).

@@ -87,14 +87,17 @@ class ServerCore:
                                   path=config.path, property_path="listeners")
         tls = self._tls_context(https) if https is not None else None  # before binding anything
         sockets: list[tuple[list[socket.socket], ssl.SSLContext | None]] = []
+        served: dict[int, int] = {}  # listener index -> the port really served on (listServices shows it)
         try:
             if http is not None:
                 port = self.port_override if self.port_override is not None else http.port
                 sockets.append((_bind(port, self.host), None))
+                served[http.index] = sockets[-1][0][0].getsockname()[1]
             if https is not None:
                 sockets.append((_bind(https.port, self.host), tls))
+                served[https.index] = sockets[-1][0][0].getsockname()[1]
             addresses = tuple(dict.fromkeys(s.getsockname()[0] for group, _ in sockets for s in group))
-            self.backend = self._open_backend(config, addresses, reproducible)
+            self.backend = self._open_backend(config, addresses, served, reproducible)
             self.guard = ConnectionGuard(self.limits.max_connections, self.limits.header_timeout,
                                          fd_reserve=choice("connection_fd_reserve"))
         except BaseException:  # a failed start must not keep a port bound
@@ -125,12 +128,12 @@ class ServerCore:
         self._flusher.start()
         self._renderer = asyncio.get_running_loop().call_soon(self._render_loaded)
 
-    def _open_backend(self, config: RunningConfig, addresses: tuple[str, ...],
+    def _open_backend(self, config: RunningConfig, addresses: tuple[str, ...], served: dict[int, int],
                       reproducible: Reproducible | None) -> Backend:
         """Open the store and load the server's state; refuse a network address while ADMIN/ADMIN works."""
         store = Store(self.home / "data" / "kit.sqlite3", busy_timeout=self.limits.db_busy_timeout)
         try:
-            backend = Backend(config, store, ip_addresses=addresses, reproducible=reproducible,
+            backend = Backend(config, store, ip_addresses=addresses, served_ports=served, reproducible=reproducible,
                               login_queue_per_address=self.limits.login_queue_per_address,
                               login_queue_total=self.limits.login_queue_total)
         except sqlite3.Error as err:
@@ -162,7 +165,7 @@ class ServerCore:
                 f"which cannot be used ({err}). Put the certificate and its private key in that one PEM file, "
                 "or set \"enabled\": false on the https listener.",
                 path=str(services_path(self.home)),
-                property_path=f"listeners[{self.config.listeners.index(listener)}].tls.serverCertificateFilename",
+                property_path=f"listeners[{listener.index}].tls.{listener.certificate_key}",
             ) from None
         return context
 
