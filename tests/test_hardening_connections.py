@@ -10,7 +10,8 @@ The attacks, each against a real ``tutorial-kit serve`` process:
 - a request whose headers never end: header reading has its own deadline (``--header-timeout``),
   apart from the 300 s that an idle keep-alive connection may wait.
 - an endless body: before, the server read 6.4 GB in 5 s from one client and never answered.
-  Now it answers 12028 and closes the connection once the body passes twice the limit.
+  Now it answers 12028 once the body passes twice the limit, and closes the connection after at
+  most one more limit's worth (so that the answer arrives).
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def test_an_endless_body_is_answered_and_cut_off(tmp_path: Path, framing: str, r
         sock.close()
         record_property("bytes_sent_before_the_close", sent)
         assert b"12028" in received and b"Connection: close" in received
-        assert sent < 64 * 1024 * 1024  # kernel buffers included; the server read at most 2 x the limit
+        assert sent < 64 * 1024 * 1024  # kernel buffers included; the server read at most 3 x the limit
         assert answered(proc.port)
     finally:
         code, err = proc.stop()

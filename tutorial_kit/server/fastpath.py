@@ -29,6 +29,7 @@ __all__ = ["ApiServer", "API_PATH", "HTTP_MAX_BODY", "JSON_TYPE", "too_large_mes
 API_PATH = r"/api(?:/.*)?$"
 #: the HTTPServer's max_body_size: a declared length past it gets tornado's bare 400, not ours
 HTTP_MAX_BODY = 2**40
+_LINGER_SECONDS = 2.0  # at most this long, after an early 12028, before the connection is closed
 JSON_TYPE = "application/json; charset=utf-8"
 
 
@@ -68,8 +69,9 @@ class ApiServer(httputil.HTTPServerConnectionDelegate):
 
     A body over the limit gets its 12028 envelope: after it ends if it ends within
     ``body_drain_factor`` times the limit (the connection stays usable), otherwise as soon as it
-    passes that (or at once, for a declared Content-Length past it), and the connection is then
-    closed, so that nobody can make the server read an endless body. A request whose client
+    passes that (or at once, for a declared Content-Length past it); the connection is then closed
+    after at most one more ``max_body_bytes`` (or 2 s), so that nobody can make the server read an
+    endless body. A request whose client
     goes away while it waits (a login in the queue) is cancelled.
     """
 
@@ -101,7 +103,7 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
     """One request on a connection: answered directly, or handed to the application."""
 
     __slots__ = ("server", "server_conn", "conn", "watch", "delegate", "chunks", "size", "task", "uri", "started",
-                 "refused", "answered")
+                 "refused", "answered", "linger", "timer")
 
     def __init__(self, server: ApiServer, server_conn: object, conn: httputil.HTTPConnection,
                  watch: Connection | None) -> None:
@@ -117,6 +119,8 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         self.started = 0.0
         self.refused: str | None = None
         self.answered = False  # answered before the body ended (over the limit)
+        self.linger = 0  # bytes still read (and dropped) after that answer, so that it reaches the client
+        self.timer: asyncio.TimerHandle | None = None
 
     def headers_received(self, start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
                          headers: httputil.HTTPHeaders) -> Awaitable[None] | None:
@@ -143,6 +147,9 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         if self.delegate is not None:
             return self.delegate.data_received(chunk)
         if self.answered:
+            self.linger -= len(chunk)
+            if self.linger < 0:
+                self._end_linger()
             return None
         if self.watch is not None:
             self.watch.progress()
@@ -156,17 +163,34 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         return None
 
     def _refuse_body(self) -> None:
-        """Answer 12028 now, before the body ends; tornado closes the connection after the answer."""
-        self.answered, self.chunks = True, []
+        """Answer 12028 now, before the body ends, then close the connection.
+
+        Closing a socket with unread data makes the kernel send a reset, which can destroy the
+        answer before the client reads it; so the server lingers: it reads on (and drops) at most
+        ``max_body_bytes`` more, for at most :data:`_LINGER_SECONDS`, then closes.
+        """
+        self.answered, self.chunks, self.linger = True, [], self.server.max_body_bytes
         server = self.server
         self._answer(server.dispatcher.error_body(ErrorCode.BODY_TOO_LARGE, too_large_message(server.max_body_bytes)),
-                     close=True)
+                     close=True, finish=False)
+        self.timer = asyncio.get_running_loop().call_later(_LINGER_SECONDS, self._end_linger)
+
+    def _end_linger(self) -> None:
+        """Finish the refused request; the connection closes once the answer is written."""
+        if self.timer is None:
+            return
+        self.timer.cancel()
+        self.timer = None
+        if hasattr(self.conn, "_disconnect_on_finish"):  # tornado's flag: close even if the body ended meanwhile
+            self.conn._disconnect_on_finish = True  # type: ignore[attr-defined]
+        self.conn.finish()
 
     def finish(self) -> None:
         if self.delegate is not None:
             self.delegate.finish()
             return
-        if self.answered:
+        if self.answered:  # the body ended while lingering
+            self._end_linger()
             return
         if self.watch is not None:
             self.watch.working()
@@ -200,7 +224,8 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
             return
         self._answer(body)
 
-    def _answer(self, body: bytes, status: httputil.ResponseStartLine | None = None, *, close: bool = False) -> None:
+    def _answer(self, body: bytes, status: httputil.ResponseStartLine | None = None, *, close: bool = False,
+                finish: bool = True) -> None:
         status = status or _OK_LINE
         headers = httputil.HTTPHeaders()
         headers["Content-Type"] = JSON_TYPE
@@ -213,12 +238,16 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
             self.conn.write(body)
         else:  # one write, one send
             self.conn.write_headers(status, headers, body)
-        self.conn.finish()
+        if finish:
+            self.conn.finish()
         if access_log.isEnabledFor(logging.INFO):  # as tornado's Application logs the requests it serves
             took = (time.perf_counter() - self.started) * 1000
             access_log.info("%d %s %s (%s) %.2fms", status.code, "POST", redacted(self.uri), self._client_ip(), took)
 
     def on_connection_close(self) -> None:
+        if self.timer is not None:  # closed while lingering: nothing more to do
+            self.timer.cancel()
+            self.timer = None
         if self.delegate is not None:
             self.delegate.on_connection_close()
         elif self.task is not None and not self.task.done():

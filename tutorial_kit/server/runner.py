@@ -79,8 +79,6 @@ class ServerCore:
         """Read the configuration, open the store and listen. Raises ConfigFileError or OSError."""
         self.config = config = load_config(services_path(self.home))  # before touching any data
         reproducible = reproducible_from_env(self.env, self.host)
-        if not is_loopback(self.host):
-            log.warning("serving on %s: every machine that can reach it can try to log in", self.host)
         http, https = config.listener("http"), config.listener("https")
         if http is None and https is None:
             raise ConfigFileError(f"{config.path}: no listener is enabled; set \"enabled\": true on http8080.",
@@ -145,6 +143,8 @@ class ServerCore:
                 f"ADMIN still has the password ADMIN, so the server does not listen on {self.host}, where "
                 f"others could log in with it. Set one first: tutorial-kit accounts admin-password --home "
                 f"{self.home} (it asks for it), then start the server again.")
+        if not is_loopback(self.host):
+            log.warning("serving on %s: every machine that can reach it can try to log in", self.host)
         store.set_busy_timeout(_LOOP_LOCK_WAIT)  # the loop only reads; it must never wait long for a lock
         return backend
 
