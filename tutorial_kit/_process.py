@@ -40,6 +40,7 @@ class ServerState:
     url: str
     home: str
     started_at: str
+    warnings: tuple[str, ...] = ()  # what the server warned about services.json when it started
 
 
 def read_state(path: Path) -> ServerState | None:
@@ -49,6 +50,7 @@ def read_state(path: Path) -> ServerState | None:
         return ServerState(
             pid=int(data["pid"]), port=int(data["port"]), url=str(data["url"]),
             home=str(data["home"]), started_at=str(data["started_at"]),
+            warnings=tuple(str(w) for w in data.get("warnings", ())),
         )
     except FileNotFoundError:
         return None

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 _READY = re.compile(r"^serving (https?://[^\s/]+:(\d+)/\S*)\s*$")
 _LOCATION = re.compile(r"line (\d+), column (\d+)")
 _SERVE_PREFIX = "tutorial-kit serve: "
+_CONFIG_WARNING = re.compile(r" WARNING tutorial_kit\.server\.config: (.*)$")
 #: exit code of `tutorial-kit serve` when services.json is broken (docs/architecture.md)
 CONFIG_EXIT_CODE = 2
 
@@ -39,6 +40,7 @@ class Spawned:
     pid: int
     url: str
     port: int
+    warnings: tuple[str, ...] = ()  # what the server warned about services.json while starting
 
 
 def _read_line(fd: int, timeout: float) -> tuple[str, bytes]:
@@ -82,6 +84,14 @@ def _server_message(log_path: Path, offset: int) -> str:
         if lines[index].startswith(_SERVE_PREFIX):
             return "\n".join([lines[index][len(_SERVE_PREFIX):], *lines[index + 1:]]).strip()
     return text
+
+
+def start_warnings(log_path: Path, offset: int) -> tuple[str, ...]:
+    """The warnings about services.json that the server logged since ``offset`` (while starting)."""
+    with open(log_path, "rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode(errors="replace")
+    return tuple(m.group(1) for line in text.splitlines() if (m := _CONFIG_WARNING.search(line)))
 
 
 def _failure(status: str, pid: int, output: bytes, log_path: Path, offset: int, services: Path,
@@ -146,4 +156,4 @@ def spawn_server(home: Path, port: int, *, env: Mapping[str, str], log_path: Pat
     if match is None:
         raise _failure(status, pid, output, log_path, offset, services, timeout)
     log.info("started server pid %s at %s for %s", pid, match.group(1), home)
-    return Spawned(pid, match.group(1), int(match.group(2)))
+    return Spawned(pid, match.group(1), int(match.group(2)), start_warnings(log_path, offset))

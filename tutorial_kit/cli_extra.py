@@ -25,8 +25,11 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the extra sub-commands to the ``tutorial-kit`` parser."""
+    from . import cli_server
+
     _register_accounts(commands)
     _register_room(commands)
+    cli_server.register(commands)
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:

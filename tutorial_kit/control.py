@@ -149,7 +149,7 @@ class ServerControl:
         )
         state = _process.ServerState(
             pid=spawned.pid, port=spawned.port, url=spawned.url,
-            home=str(self.home), started_at=_process.now_utc(),
+            home=str(self.home), started_at=_process.now_utc(), warnings=spawned.warnings,
         )
         _process.write_state(self.state_path, state)
         return state
@@ -241,6 +241,7 @@ class ServerControl:
             file_defaults=file_defaults,
             restart_keys=differing_keys(file_defaults, running_defaults),
             file_error=file_error,
+            start_warnings=state.warnings if state is not None else (),
             reproducible=self.reproducible,
         )
 

@@ -47,6 +47,7 @@ _FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13p
 _MONO = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px"
 _OK_BADGE = "background:#d1e7dd;color:#0f5132;border:1px solid #0f5132"
 _ERR_BADGE = "background:#f8d7da;color:#842029;border:1px solid #842029"
+_PLAIN_BADGE = "background:#e9ecef;color:#41464b;border:1px solid #adb5bd"
 _BADGE = "display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;{colors}"
 _CELL = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top"
 
@@ -180,9 +181,9 @@ def response_text(response: Response, *, reproducible: bool | None = None) -> st
     return "\n".join(lines)
 
 
-def _badge(ok: bool, text: str) -> str:
-    """A rounded label, green for success and red for an error."""
-    style = _BADGE.format(colors=_OK_BADGE if ok else _ERR_BADGE)
+def _badge(ok: bool | None, text: str) -> str:
+    """A rounded label: green for success, red for an error, grey (None) for a plain value."""
+    style = _BADGE.format(colors=_PLAIN_BADGE if ok is None else _OK_BADGE if ok else _ERR_BADGE)
     return f'<span style="{style}">{html.escape(text)}</span>'
 
 
@@ -224,7 +225,7 @@ def _facts_html(session: Mapping[str, Any]) -> str:
     facts = []
     if "permanentSession" in session:
         value = session["permanentSession"]
-        facts.append(_badge(value is True, f"permanentSession: {json.dumps(value)}"))
+        facts.append(_badge(True if value is True else None, f"permanentSession: {json.dumps(value)}"))
     if "idleConnectionTimeoutSeconds" in session:
         facts.append(
             '<span style="margin-left:6px">idleConnectionTimeoutSeconds: '
