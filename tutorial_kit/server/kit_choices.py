@@ -93,6 +93,10 @@ KIT_CHOICES: dict[str, Choice] = {
     "merge_response_options": Choice(
         True, "defaultResponseOptions given to createSession/alterSession replace only the options named"
     ),
+    "admin_sees_every_session": Choice(
+        True, "describeSessions and listSessions show the administrator every live session, as the seed tutorial "
+              "does; FairCom's reference pages say the sessions created by the caller's account",
+    ),
     "listservices_tls_needs_token": Choice(True, "listener tls objects are shown only to a valid authToken"),
     # --- the envelope, where FairCom's pages leave a case open ---
     "api_null_is_default": Choice(True, '"api": null is treated like "api" left out (FairCom documents "" as the default)'),
