@@ -6,10 +6,12 @@ Everything talks to loopback only, and every wait has a deadline.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
 import re
+import resource
 import select
 import signal
 import socket
@@ -48,6 +50,13 @@ class RawConnection:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=source)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
+
+    @classmethod
+    def wrap(cls, sock: socket.socket) -> "RawConnection":
+        """A RawConnection over an already connected socket."""
+        conn = cls.__new__(cls)
+        conn.sock, conn.buf = sock, bytearray()
+        return conn
 
     def close(self) -> None:
         self.sock.close()
@@ -118,14 +127,27 @@ def write_services(home: Path, **defaults: Any) -> Path:
     return path
 
 
+def _limit_child(nofile: int | None, fsize: int | None) -> None:
+    """In the child, before exec: lower its resource limits."""
+    if nofile:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    if fsize:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+
 class ServeProcess:
     """``python -m tutorial_kit serve --home HOME --port 0`` as a real process."""
 
-    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None, nofile: int | None = None,
+                 fsize: int | None = None) -> None:
+        """``nofile``: the process's fd limit (``ulimit -n``); ``fsize``: its largest file (``ulimit -f``,
+        in bytes: writes past it fail as on a full disk)."""
         base = {k: v for k, v in os.environ.items() if not k.startswith("TUTORIAL_KIT_")}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tutorial_kit", "serve", "--home", str(home), "--port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**base, **(env or {})},
+            preexec_fn=(lambda: _limit_child(nofile, fsize)) if nofile or fsize else None,
         )
         self.url = ""
         self.port = 0
@@ -148,7 +170,11 @@ class ServeProcess:
 
     def finish(self, timeout: float = 30) -> tuple[int, str, str]:
         """Wait for the process to end by itself; return (exit code, stdout, stderr)."""
-        out, err = self.proc.communicate(timeout=timeout)
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()  # never leave it running
+            raise
         return self.proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
     def stop(self, timeout: float = 30) -> tuple[int, str]:
@@ -173,3 +199,60 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
         return float("nan")
     index = min(len(sorted_values) - 1, max(0, int(round(fraction * len(sorted_values) + 0.5)) - 1))
     return sorted_values[index]
+
+
+def websocket_handshake(port: int, headers: dict[str, str], *, timeout: float = 10.0) -> tuple[int, socket.socket, bytes]:
+    """Open a WebSocket handshake with exactly these headers (plus the upgrade ones); return
+    (status, socket, bytes after the response head). The caller closes the socket."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = ["GET /api HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()), "Upgrade: websocket",
+             "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head else 0
+    return status, sock, rest
+
+
+def websocket_send(sock: socket.socket, text: str) -> None:
+    """Send one masked text frame (as a browser or client library does)."""
+    payload = text.encode()
+    mask = os.urandom(4)
+    size = len(payload)
+    if size < 126:
+        head = bytes([0x81, 0x80 | size])
+    elif size < 65536:
+        head = bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        head = bytes([0x81, 0x80 | 127]) + size.to_bytes(8, "big")
+    sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+
+def websocket_receive(sock: socket.socket, buffered: bytes = b"") -> tuple[str, bytes]:
+    """Read one unmasked text frame from the server; return (text, bytes left over)."""
+    data = buffered
+
+    def need(count: int) -> None:
+        nonlocal data
+        while len(data) < count:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the WebSocket")
+            data += chunk
+
+    need(2)
+    size, offset = data[1] & 0x7F, 2
+    if size == 126:
+        need(4)
+        size, offset = int.from_bytes(data[2:4], "big"), 4
+    elif size == 127:
+        need(10)
+        size, offset = int.from_bytes(data[2:10], "big"), 10
+    need(offset + size)
+    return data[offset:offset + size].decode(), data[offset + size:]

@@ -160,9 +160,11 @@ def test_reproducible_mode_masks_ports_and_pids(monkeypatch: pytest.MonkeyPatch)
         "listeners": [{"port": "PORT"}, {"port": "8443"}]}
 
 
-def test_reproducible_mode_reads_only_the_value_1() -> None:
-    assert not reproducible_mode({"TUTORIAL_KIT_REPRODUCIBLE": "0"})
-    assert reproducible_mode({"TUTORIAL_KIT_REPRODUCIBLE": "1"})
+def test_reproducible_mode_reads_the_value_as_the_server_does() -> None:
+    for off in ("0", "false", "no", "off", "", "maybe"):
+        assert not reproducible_mode({"TUTORIAL_KIT_REPRODUCIBLE": off}), off
+    for on in ("1", "true", "YES", "on"):
+        assert reproducible_mode({"TUTORIAL_KIT_REPRODUCIBLE": on}), on
 
 
 def test_output_is_identical_from_run_to_run() -> None:

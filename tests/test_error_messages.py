@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -200,6 +201,14 @@ def test_every_error_message_fits_256_bytes(probe_server: tuple[EmulatorServer, 
         patch.setitem(server_actions.ACTIONS, "pingsession", server_actions.ActionSpec(spec.name, boom, spec.token))
         p.send({"action": "pingSession"})
 
+    # (issue 12) a requestId too large to copy back, and a full login queue: per address, then in all
+    assert p.send({"action": "pingSession", "requestId": [0] * 60_000})["errorCode"] == 12034
+    logins = srv.core.backend.logins
+    for per_address, total in ((0, 128), (32, 0)):
+        srv.call_in_loop(lambda: (setattr(logins, "per_address", per_address), setattr(logins, "total", total)))
+        assert p.send({"action": "createSession", "params": {"username": LONG, "password": LONG}})["errorCode"] == 12015
+    srv.call_in_loop(lambda: (setattr(logins, "per_address", 32), setattr(logins, "total", 128)))
+
     # with permanent sessions on: the refused idle timeout of a permanent session, and the session limit
     services = json.loads(services_path(srv.home).read_text())
     services["jsonActionApiDefaults"].update(enablePermanentJsonApiSessions=True, maxJsonApiSessionsPerUsername=3)
@@ -207,6 +216,15 @@ def test_every_error_message_fits_256_bytes(probe_server: tuple[EmulatorServer, 
     srv.restart()
     key = p.token(permanentSession=True)
     p.send({"action": "alterSession", "authToken": key, "params": {"idleConnectionTimeoutSeconds": 5}})
+    # (issue 12) a database write refused: busy (another program's lock), or failed (a full disk)
+    for failure in ("database is locked", "database or disk is full"):
+        def refuse(*args: Any, failure: str = failure) -> None:
+            raise sqlite3.OperationalError(failure)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(Store, "update_session_settings", refuse)
+            answer = p.send({"action": "alterSession", "authToken": key, "params": {"description": LONG[:200]}})
+        assert answer["errorCode"] == 12009 and "Nothing was changed" in answer["errorMessage"]
     for _ in range(3):
         p.send({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})
 

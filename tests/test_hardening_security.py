@@ -39,6 +39,7 @@ from tutorial_kit.server import EmulatorServer, accounts, backend
 from tutorial_kit.server.kit_choices import choice
 from tutorial_kit.server.reproducible import ENV_VAR, Reproducible, reproducible_from_env
 from tutorial_kit.server.store import Store
+from tutorial_kit.workshop import set_admin_password
 
 from _hardening import TOKEN, ServeProcess, write_services
 from conftest import strict_json
@@ -377,6 +378,7 @@ def test_the_default_bind_address_is_loopback() -> None:
 
 def test_binding_every_interface_logs_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
+    set_admin_password(tmp_path, "a-password-of-the-trainer")  # ADMIN/ADMIN is refused there (issue 12.12)
     try:
         srv = EmulatorServer(tmp_path, host="0.0.0.0", port=0, env=NO_REPRODUCIBLE).start()
     except OSError as err:

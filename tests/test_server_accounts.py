@@ -240,7 +240,7 @@ def test_alter_account_never_answers_success_for_an_account_dropped_meanwhile(tm
             task = asyncio.ensure_future(alter_account(backend, ctx({"username": "alice", "password": "new"})))
             while not executor.started.is_set():
                 await asyncio.sleep(0.001)
-            drop_accounts(backend, ctx({"usernames": ["alice"]}))
+            await drop_accounts(backend, ctx({"usernames": ["alice"]}))  # (async: it commits to disk first)
             if recreate:  # the same name again, with its own password
                 executor.gate.set()
                 await create_account(backend, ctx({"username": "alice", "password": "other"}))

@@ -4,6 +4,7 @@
 
     KitError                      anything the kit raises on purpose
     ├── ConfigFileError           services.json cannot be read (file, line, column, what to do)
+    ├── DataFileError             the server's database is damaged, empty or held by another program
     ├── ServerControlError        the managed background server could not be started/stopped
     │   └── RemoteServerError     a control step that only the remote server's owner can do
     ├── KitTransportError         the request never got a jsonAction answer
@@ -27,6 +28,7 @@ from typing import Any
 __all__ = [
     "KitError",
     "ConfigFileError",
+    "DataFileError",
     "ServerControlError",
     "RemoteServerError",
     "KitTransportError",
@@ -72,6 +74,18 @@ class ConfigFileError(KitError):
             f"ConfigFileError({self.message!r}, path={self.path!r}, line={self.line!r}, "
             f"column={self.column!r}, property_path={self.property_path!r})"
         )
+
+
+class DataFileError(KitError):
+    """Raised when the server's database (``data/kit.sqlite3``) cannot be used; the server does not start.
+
+    The file is never changed or replaced: the message names it and says what to do (restore it,
+    or move it aside to start a fresh server). ``path`` is the file.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ServerControlError(KitError):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._exceptions import ConfigFileError, ServerControlError
+from ._files import private_dir
 from ._process import block_until_exit, terminate
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def spawn_server(home: Path, port: int, *, env: Mapping[str, str], log_path: Pat
     what the server wrote on stderr; a server silent for ``timeout`` seconds is stopped and reported.
     """
     argv = [sys.executable, "-m", "tutorial_kit", "serve", "--home", str(home), "--port", str(port)]
-    log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(log_path.parent)  # 0700, even if it existed with looser permissions
     read_end, write_end = os.pipe()
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import ssl
 from os import PathLike
@@ -10,21 +9,12 @@ from os import PathLike
 import httpx
 
 from ._exceptions import KitTimeoutError, KitTLSError, KitTransportError, KitUsageError, ServerNotRunningError
+from ._hosts import is_loopback  # the kit's one loopback rule (no proxy is used for these)
 
 __all__ = ["is_loopback", "ssl_context", "transport_error"]
 
 _START_HINT = ("start it with `tutorial-kit serve`, or in a lesson run its first cell again "
                "(or `lesson.server.start()`)")
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses (no proxy is used for them)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def ssl_context(verify: bool | str | PathLike[str] | ssl.SSLContext) -> bool | ssl.SSLContext:

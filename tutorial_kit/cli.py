@@ -31,11 +31,28 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)")
     serve.add_argument("--port", type=int, default=None,
                        help="port of the http listener (default: services.json's http8080 port; 0 = any free port)")
-    serve.add_argument("--max-body-bytes", type=int, default=None, help="largest request body accepted (default 1 MiB)")
+    _add_limit_options(serve)
     serve.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
     serve.set_defaults(run=_serve)
     _add_more_commands(commands)
     return parser
+
+
+def _add_limit_options(serve: argparse.ArgumentParser) -> None:
+    """One option per server limit (``--max-connections``...), defaults from ``kit_choices``."""
+    from .server.limits import LIMIT_OPTIONS, ServerLimits
+
+    defaults = ServerLimits()
+    limits = serve.add_argument_group("limits", "what one client may take from the others (docs/security.md)")
+    for name, (kind, text) in LIMIT_OPTIONS.items():
+        limits.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None,
+                            metavar="N", help=text.format(getattr(defaults, name)))
+
+
+def _limit_values(args: argparse.Namespace) -> dict[str, object]:
+    from .server.limits import LIMIT_OPTIONS
+
+    return {name: getattr(args, name) for name in LIMIT_OPTIONS}
 
 
 def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,7 +66,7 @@ def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: i
 async def _serve_async(args: argparse.Namespace) -> int:
     from .server.runner import ServerCore
 
-    core = ServerCore(args.home, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes)
+    core = ServerCore(args.home, host=args.host, port=args.port, **_limit_values(args))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -60,6 +60,13 @@ def _register_accounts(commands: argparse._SubParsersAction) -> None:  # type: i
     create.add_argument("--force", action="store_true", help="replace an existing roster file")
     _server_options(create)
     create.set_defaults(run=_accounts_create)
+    admin = actions.add_parser("admin-password", help="give ADMIN of a server home its own password (before "
+                                                      "serving on the network)")
+    admin.add_argument("--home", type=Path, default=Path("server-home"), help="server home (default ./server-home)")
+    admin.add_argument("--password-env", metavar="VAR", default="TUTORIAL_KIT_PASSWORD",
+                       help="environment variable holding the new password (default TUTORIAL_KIT_PASSWORD); "
+                            "unset: asked for on the terminal")
+    admin.set_defaults(run=_accounts_admin_password)
 
 
 def _register_room(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -119,6 +126,28 @@ def _accounts_create(args: argparse.Namespace) -> int:
     print(f"{len(result.accounts)} account(s) ready on {url}; roster: {result.roster} (readable by you only)")
     if result.skipped:
         print(f"skipped (they exist already): {', '.join(result.skipped)}")
+    return EXIT_OK
+
+
+def _accounts_admin_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    from . import workshop
+    from ._exceptions import KitUsageError
+
+    try:
+        password = os.environ.get(args.password_env, "")
+        if not password:
+            if not sys.stdin.isatty():
+                raise KitUsageError(f"set {args.password_env} to the new password (read -s {args.password_env}; "
+                                    f"export {args.password_env}), or run this command in a terminal")
+            password = getpass.getpass("new ADMIN password: ")
+            if getpass.getpass("the same again: ") != password:
+                raise KitUsageError("the two passwords differ: nothing was changed")
+        path = workshop.set_admin_password(args.home, password)
+    except KitError as err:
+        return _fail("accounts admin-password", err)
+    print(f"ADMIN's password is set ({path}); keep it in {args.password_env} for tutorial-kit accounts create")
     return EXIT_OK
 
 

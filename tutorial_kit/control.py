@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _process
+from ._envflag import reproducible_requested
 from ._spawn import spawn_server
 from ._exceptions import ConfigFileError, KitUsageError, ServerControlError
 from ._remote import STEPS, RemoteControl, remote_from_env
@@ -102,8 +103,9 @@ class ServerControl:
 
     @property
     def reproducible(self) -> bool:
-        """True when ``TUTORIAL_KIT_REPRODUCIBLE=1`` is in this control's environment."""
-        return self.env.get("TUTORIAL_KIT_REPRODUCIBLE") == "1"
+        """True when this control's environment turns reproducible mode on, read exactly as the
+        server reads it (``TUTORIAL_KIT_REPRODUCIBLE``; KitUsageError for a value that is neither yes nor no)."""
+        return reproducible_requested(self.env)
 
     @property
     def url(self) -> str:

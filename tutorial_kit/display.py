@@ -20,6 +20,8 @@ import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
+from ._envflag import reproducible_requested
+from ._exceptions import KitUsageError
 from ._response import PASSWORD_MASK, mask_token
 from .placeholders import TOKEN_PLACEHOLDERS
 
@@ -38,7 +40,6 @@ __all__ = [
     "timeout_words",
 ]
 
-REPRODUCIBLE_ENV = "TUTORIAL_KIT_REPRODUCIBLE"
 _TOKEN_KEYS = ("authToken", "authTokens")
 _URL_PORT = re.compile(r"\b((?:https?|wss?)://[^/\s:\"']+):\d+")
 
@@ -52,8 +53,12 @@ _CELL = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-a
 
 
 def reproducible_mode(environ: Mapping[str, str] | None = None) -> bool:
-    """True when ``TUTORIAL_KIT_REPRODUCIBLE=1`` is set (read at display time)."""
-    return (os.environ if environ is None else environ).get(REPRODUCIBLE_ENV) == "1"
+    """True when ``TUTORIAL_KIT_REPRODUCIBLE`` turns reproducible mode on, read as the server reads
+    it (at display time). A value that is neither yes nor no masks nothing: the server refuses it."""
+    try:
+        return reproducible_requested(os.environ if environ is None else environ)
+    except KitUsageError:
+        return False
 
 
 def _collect_tokens(value: Any, found: set[str], key: str | None = None) -> None:

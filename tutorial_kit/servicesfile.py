@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import ConfigFileError, KitUsageError
-from ._files import replace_file
+from ._files import read_regular_file, replace_file
 from .server.config import parse_services_text
+from .server.kit_choices import choice
 
 __all__ = ["DEFAULTS_KEY", "SetDefaultResult", "read_defaults", "set_default"]
 
@@ -97,7 +98,7 @@ class _Style:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8")
+        return read_regular_file(path, choice("services_json_max_bytes")).decode("utf-8")  # no FIFO, no device
     except FileNotFoundError:
         raise ConfigFileError(
             f"{path} does not exist: start the server once and it writes the default file.",

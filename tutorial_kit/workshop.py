@@ -7,6 +7,8 @@ or a shared one that the whole room uses):
   a CSV file (``username,password``) readable by its owner only. Passwords come from
   :mod:`secrets` and are easy to read out loud (``k7mp-q2xz-r8wd-4hnc``).
 - the room view (who holds an API key, who revoked one) lives in :mod:`tutorial_kit.room`.
+- :func:`set_admin_password` gives ``ADMIN`` of a kit server home its own password, in the
+  home's database: the server refuses to listen on a network address while it is ``ADMIN``.
 
 The administrator's password is taken from an environment variable and never logged or shown.
 ``createAccount``, ``listAccounts`` and ``alterAccount`` are FairCom's account actions, sent in the
@@ -38,6 +40,7 @@ __all__ = [
     "PASSWORD_ALPHABET", "EXISTING_POLICIES", "Account", "ProvisionResult",
     "generate_password", "learner_names", "read_names", "check_names", "admin_password", "tls_verify",
     "default_url", "write_roster", "read_roster", "admin_session", "create_accounts", "provision",
+    "set_admin_password",
 ]
 
 log = logging.getLogger(__name__)
@@ -136,6 +139,40 @@ def default_url(env: Mapping[str, str]) -> str:
     except ServerControlError as err:
         raise KitUsageError(f"no --url given, TUTORIAL_KIT_URL is not set, and the kit's server for {home} is "
                             "not running: pass --url http://HOST:PORT/api of the server to use") from err
+
+
+MIN_ADMIN_PASSWORD = 8
+
+
+def set_admin_password(home: str | os.PathLike[str], password: str) -> Path:
+    """Give ADMIN of the server home ``home`` the password ``password``; return the database file.
+
+    Written straight into ``<home>/data/kit.sqlite3`` (created if the home is new), so no server
+    needs to run, and none may yet listen on the network with ADMIN/ADMIN. A server already
+    running on this home checks the new password from its next login on.
+    """
+    if len(password) < MIN_ADMIN_PASSWORD or password.upper() == FRESH_ADMIN_PASSWORD:
+        raise KitUsageError(f"choose an administrator password of at least {MIN_ADMIN_PASSWORD} characters, "
+                            "not ADMIN (e.g. one from tutorial_kit.workshop.generate_password())")
+    import dataclasses
+    import time
+
+    from .server.accounts import ADMIN, AccountBook, hash_password
+    from .server.store import Store
+
+    path = Path(home) / "data" / "kit.sqlite3"
+    store = Store(path)
+    try:
+        AccountBook(store, time.time).ensure_admin()
+        before = store.account(ADMIN)
+        assert before is not None
+        after = dataclasses.replace(before, password_hash=hash_password(password), password_changed=time.time())
+        if not store.update_account(before, after):
+            raise KitUsageError(f"ADMIN was changed by a running server at the same moment: run this again ({path})")
+    finally:
+        store.close()
+    log.info("ADMIN's password was changed in %s", path)
+    return path
 
 
 # --- the roster ------------------------------------------------------------------------------

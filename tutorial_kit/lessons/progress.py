@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._files import replace_file
+from .._files import private_dir, replace_file
 from .._response import fingerprint
 
 __all__ = ["ProgressFile", "progress_path", "fingerprint"]
@@ -57,7 +57,7 @@ class ProgressFile:
 
     def save(self) -> None:
         """Write the file atomically, readable by its owner only (it holds a token)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)  # run/ is owner-only (0700), even if it existed with looser permissions
         data: dict[str, Any] = {"done": sorted(self.done), "check_token": self.check_token,
                                 "labels": self.labels}
         replace_file(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -3,14 +3,16 @@ listAccounts, describeAccounts; the role actions (and manageService) answer that
 not emulate them.
 
 Shapes follow FairCom's account pages (:mod:`sources`, rows ``action.createAccount`` ...); what
-those pages leave open is in :mod:`kit_choices`. Passwords are hashed off the event loop; an
-alterAccount that hashed a new password checks, when it writes, that the account is still the one
-it read (a dropAccounts at the same moment makes it fail, never answer success).
+those pages leave open is in :mod:`kit_choices`. Passwords are hashed off the event loop (through
+the login queue); an alterAccount that hashed a new password checks, when it writes, that the
+account is still the one it read (a dropAccounts at the same moment makes it fail, never answer
+success). Every write goes through ``Backend.commit``: disk first (off the loop), memory second.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from typing import Any
 
 from .account_props import (
@@ -23,7 +25,7 @@ from .errors import DROP_MISSING_WARNING_CODE, ApiError, ErrorCode, drop_missing
 from .kit_choices import choice
 from .settings import check_string, describe_json
 from .sources import page
-from .store import AccountRow
+from .store import AccountRow, Store
 
 __all__ = ["ACCOUNT_ACTIONS"]
 
@@ -79,9 +81,14 @@ async def create_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     if not password:
         ctx.warn(_WARN_PROPERTY, f'{username} has an empty password: anyone can log in as it with "password": "". '
                  "Set one with alterAccount")
-    b.accounts.ensure_free(username)  # before the slow hash; create() checks again after it
-    password_hash = await b.run_hash(hash_password, password)
-    b.accounts.create(username, password_hash, description, props)
+    b.accounts.ensure_free(username)  # before the slow hash; new_account() checks again after it
+    password_hash = await b.run_hash(hash_password, password, address=ctx.client_ip)
+    row = b.accounts.new_account(username, password_hash, description, props)
+    try:
+        await b.commit(b.store.insert_account, row)
+    except sqlite3.IntegrityError:  # created by another request while this one waited for the disk
+        b.accounts.ensure_free(username)
+        raise
     return {}
 
 
@@ -116,18 +123,37 @@ async def alter_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     password = ctx.params.get("password")
     if password is not None:
         password = check_string("password", password, 0, _PASSWORD_BYTES)
-        after = dataclasses.replace(after, password_hash=await b.run_hash(hash_password, password),
+        after = dataclasses.replace(after, password_hash=await b.run_hash(hash_password, password, address=ctx.client_ip),
                                     password_changed=b.clock())
-    if not b.store.update_account(before, after):
+    ends = password is not None and choice("password_change_ends_sessions")
+
+    def applied(written: bool) -> None:  # memory, once the disk has it
+        if written:
+            b.lockout.forget(before.name_key)
+            if ends:
+                b.end_sessions_of(before.username, keep=ctx.token)
+
+    if not await b.commit(_write_account, b.store, before, after, ctx.token if ends else _KEEP_ALL, then=applied):
         raise ApiError(ErrorCode.INVALID_VALUE, f'The account "{before.username}" was dropped or changed by another '
                        "request while this one was being prepared: nothing was changed. Check it, then try again.")
-    b.lockout.forget(before.name_key)
-    if password is not None and choice("password_change_ends_sessions"):
-        b.end_sessions_of(before.username, keep=ctx.token)
     return {}
 
 
-def drop_accounts(b: Backend, ctx: CallContext) -> dict[str, Any]:
+_KEEP_ALL = object()  # _write_account: end no session
+
+
+def _write_account(store: Store, before: AccountRow, after: AccountRow, keep: Any) -> bool:
+    """alterAccount's write, in one transaction: the account, and (a new password) the account's
+    other API keys deleted; False, and nothing written, if the account changed meanwhile."""
+    with store.atomic():
+        if not store.update_account(before, after):
+            return False
+        if keep is not _KEEP_ALL:
+            store.delete_sessions_of(after.name_key, keep=keep)
+    return True
+
+
+async def drop_accounts(b: Backend, ctx: CallContext) -> dict[str, Any]:
     """Drop accounts and end all their sessions, permanent ones too (administrator only)."""
     _caller(b, ctx, "dropAccounts", admin=True)
     names = _names(ctx, "usernames")
@@ -137,13 +163,18 @@ def drop_accounts(b: Backend, ctx: CallContext) -> dict[str, Any]:
     rows = [b.accounts.find(name) for name in names]
     if any(row is not None and row.is_admin for row in rows):
         raise ApiError.invalid("usernames", '"ADMIN"', "the administrator account cannot be dropped; nothing was dropped")
+    found = [row for row in rows if row is not None]
     for name, row in zip(names, rows):
         if row is None:
             ctx.warn(DROP_MISSING_WARNING_CODE, drop_missing_warning(name_key(name)))
-            continue
-        b.accounts.drop(row)
-        b.lockout.forget(row.name_key)
-        b.end_sessions_of(row.username)
+
+    def dropped(_: object) -> None:  # memory, once the disk has it
+        for row in found:
+            b.lockout.forget(row.name_key)
+            b.end_sessions_of(row.username)
+
+    if found:  # one transaction: all of them (with their API keys), or none
+        await b.commit(b.store.delete_accounts, [row.name_key for row in found], then=dropped)
     return {}
 
 
@@ -186,8 +217,8 @@ def _not_emulated(action: str, why: str) -> Any:
 ACCOUNT_ACTIONS: tuple[tuple[str, Any, str, bool], ...] = (
     ("createAccount", create_account, "required", True),
     ("alterAccount", alter_account, "required", True),
-    ("dropAccounts", drop_accounts, "required", False),
-    ("dropAccount", drop_accounts, "required", False),
+    ("dropAccounts", drop_accounts, "required", True),
+    ("dropAccount", drop_accounts, "required", True),
     ("listAccounts", list_accounts, "required", False),
     ("describeAccounts", describe_accounts, "required", False),
     *((name, _not_emulated(name, "has no roles"), "none", False) for name in choice("roles_not_emulated")),

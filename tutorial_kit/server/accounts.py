@@ -1,29 +1,41 @@
-"""Accounts: password hashing, the account book over the store, the login throttle.
+"""Accounts: password hashing, the account book over the store, the login throttle and the login
+queue.
 
 Passwords are kept only as salted scrypt hashes. Hashing is slow on purpose, so the server runs
-:func:`hash_password` and :func:`verify_password` off its event loop. Where ``hashlib`` has no
-scrypt (Pyodide, in the browser) new hashes are PBKDF2-HMAC-SHA256 (:mod:`.pbkdf2`, the kit's
-choice ``password_hash_fallback``); both kinds verify wherever their function exists. Usernames ignore case
-(``admin`` logs in as ``ADMIN``); passwords do not.
+:func:`hash_password` and :func:`verify_password` off its event loop, through a
+:class:`LoginQueue` that is bounded per client address and in total and serves the addresses in
+turn: a flood from one address cannot delay everyone else's login, and the work of a client that
+has gone is dropped. Where ``hashlib`` has no scrypt (Pyodide, in the browser) new hashes are
+PBKDF2-HMAC-SHA256 (:mod:`.pbkdf2`, the kit's choice ``password_hash_fallback``); both kinds
+verify wherever their function exists. Usernames ignore case (``admin`` logs in as ``ADMIN``);
+passwords do not.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import ApiError, ErrorCode
 from .kit_choices import choice
 from .pbkdf2 import pbkdf2_sha256
 from .store import AccountRow, Store
 
-__all__ = ["hash_password", "verify_password", "name_key", "AccountBook", "LoginThrottle"]
+__all__ = ["hash_password", "verify_password", "name_key", "AccountBook", "LoginThrottle", "LoginQueue"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _HASH = choice("password_hash")
 _FALLBACK = choice("password_hash_fallback")
@@ -86,7 +98,9 @@ class LoginThrottle:
 
     The ``failures``-th wrong login within ``window`` seconds blocks that pair for ``block``
     seconds. Attempts during a block neither count nor extend it. Other addresses are unaffected,
-    so one address cannot lock an account out for everybody.
+    so one address cannot lock an account out for everybody. Pairs whose failures are older than
+    the window, and blocks that have ended, are forgotten (checked once per window), so wrong
+    logins under ever new names do not grow the table without end.
     """
 
     clock: Callable[[], float]
@@ -95,6 +109,17 @@ class LoginThrottle:
     block: float = choice("login_throttle_block_seconds")
     _recent: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     _blocked_until: dict[tuple[str, str], float] = field(default_factory=dict)
+    _pruned_at: float | None = None
+
+    def __len__(self) -> int:
+        """How many (username, address) pairs the throttle remembers."""
+        return len(self._recent) + len(self._blocked_until)
+
+    def prune(self, now: float) -> None:
+        """Forget failures older than the window and blocks that have ended."""
+        self._pruned_at = now
+        self._recent = {pair: times for pair, times in self._recent.items() if now - times[-1] < self.window}
+        self._blocked_until = {pair: until for pair, until in self._blocked_until.items() if until > now}
 
     def check(self, key: str, address: str) -> None:
         """Raise 12033 if the pair is blocked now."""
@@ -115,6 +140,8 @@ class LoginThrottle:
     def failed(self, key: str, address: str) -> None:
         """Record a wrong login; block the pair when it reaches the limit."""
         now = self.clock()
+        if self._pruned_at is None or not 0 <= now - self._pruned_at < self.window:
+            self.prune(now)
         pair = (key, address)
         recent = [t for t in self._recent.get(pair, []) if now - t < self.window]
         recent.append(now)
@@ -126,6 +153,81 @@ class LoginThrottle:
 
     def succeeded(self, key: str, address: str) -> None:
         self._recent.pop((key, address), None)
+
+
+class LoginQueue:
+    """Slow password work (scrypt), at most ``workers`` at a time, the client addresses served in turn.
+
+    At most ``per_address`` checks wait or run for one address and ``total`` in all; one more is
+    refused at once with 12015 and a message that says to wait. A check whose client has gone
+    (its request was cancelled) leaves the queue without being computed.
+    """
+
+    def __init__(self, executor: Executor, workers: int, per_address: int, total: int) -> None:
+        self.executor = executor
+        self.workers = workers
+        self.per_address = per_address
+        self.total = total
+        self._running = 0
+        self._held: Counter[str] = Counter()  # waiting or running, per address
+        self._waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        """Checks waiting or running."""
+        return sum(self._held.values())
+
+    async def run(self, address: str, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` on the executor, in turn; ApiError 12015 when the queue is full."""
+        self._admit(address)
+        self._held[address] += 1
+        try:
+            await self._turn(address)
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
+            finally:
+                self._running -= 1
+                self._wake()
+        finally:
+            self._held[address] -= 1
+            if not self._held[address]:
+                del self._held[address]
+
+    def _admit(self, address: str) -> None:
+        if self._held[address] >= self.per_address:
+            raise ApiError(ErrorCode.LOGIN_QUEUE_FULL,
+                           f"{self.per_address} logins from your address are already being checked: wait for "
+                           "their answers, then try again.")
+        if len(self) >= self.total:
+            raise ApiError(ErrorCode.LOGIN_QUEUE_FULL,
+                           f"The server is already checking {self.total} logins: try again in a few seconds.")
+
+    async def _turn(self, address: str) -> None:
+        """Return when a worker is free for this address (first come, addresses in turn)."""
+        if self._running < self.workers and not self._waiting:
+            self._running += 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(address, deque()).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # given a worker just as the client left: pass it on
+                self._running -= 1
+                self._wake()
+            log.debug("a password check was dropped before it ran: its client has gone")
+            raise
+
+    def _wake(self) -> None:
+        while self._running < self.workers and self._waiting:
+            address, waiting = next(iter(self._waiting.items()))
+            turn = waiting.popleft()
+            if waiting:
+                self._waiting.move_to_end(address)  # the next address's turn
+            else:
+                del self._waiting[address]
+            if not turn.cancelled():
+                self._running += 1
+                turn.set_result(None)
 
 
 class AccountBook:
@@ -140,6 +242,11 @@ class AccountBook:
         if self.store.account(ADMIN) is None:
             self.store.insert_account(AccountRow(ADMIN, ADMIN, hash_password(ADMIN), "", True,
                                                  password_changed=self.clock()))
+
+    def admin_password_is_default(self) -> bool:
+        """True while ADMIN's password is still ADMIN (one slow check: call it at start only)."""
+        row = self.store.account(ADMIN)
+        return row is not None and verify_password(ADMIN, row.password_hash)
 
     def find(self, username: str) -> AccountRow | None:
         return self.store.account(name_key(username))
@@ -164,9 +271,14 @@ class AccountBook:
                 f'An account named "{username}" already exists (names ignore case): choose another username.',
             )
 
-    def create(self, username: str, password_hash: str, description: str, properties: dict[str, Any]) -> AccountRow:
+    def new_account(self, username: str, password_hash: str, description: str,
+                    properties: dict[str, Any]) -> AccountRow:
+        """The row createAccount stores (the server writes it off the loop, with Backend.commit)."""
         self.ensure_free(username)  # again: another createAccount may have taken the name while we hashed
-        row = AccountRow(name_key(username), username, password_hash, description, False, properties, self.clock())
+        return AccountRow(name_key(username), username, password_hash, description, False, properties, self.clock())
+
+    def create(self, username: str, password_hash: str, description: str, properties: dict[str, Any]) -> AccountRow:
+        row = self.new_account(username, password_hash, description, properties)
         self.store.insert_account(row)
         return row
 

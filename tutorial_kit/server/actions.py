@@ -61,7 +61,7 @@ async def create_session(b: Backend, ctx: CallContext) -> SessionsResult:
     if before is not None:
         b.lockout.check(before)
     stored = before.password_hash if before is not None else b.accounts.stored_hash_for(username)
-    ok = await b.run_hash(verify_password, password, stored)
+    ok = await b.run_hash(verify_password, password, stored, address=ip)
     account = b.accounts.find(username)  # it may have been dropped, or given a new password, meanwhile
     b.throttle.check(key, ip)  # another request may have blocked the pair while we hashed
     if account is not None:
@@ -94,8 +94,14 @@ async def create_session(b: Backend, ctx: CallContext) -> SessionsResult:
                       permanent, now, now, ip, b.host)
     if permanent:  # the resolved settings: later edits of services.json do not change this session
         stored = {k: v for k, v in session.settings.items() if k != "idleConnectionTimeoutSeconds"}
-        b.store.insert_session(SessionRow(token, session.seq, account.name_key, stored, now, now, ip))
-    b.sessions.add(session)
+        row = SessionRow(token, session.seq, account.name_key, stored, now, now, ip)
+        b.sessions.hold(ip, account.name_key)  # the limits count it while it is written
+        try:
+            await b.commit(b.store.insert_session, row, then=lambda _: b.sessions.add(session))
+        finally:
+            b.sessions.hold(ip, account.name_key, -1)
+    else:
+        b.sessions.add(session)
     ctx.response_token = token
     return SessionsResult([session], single=True)
 
@@ -170,7 +176,7 @@ def ping_session(b: Backend, ctx: CallContext) -> dict[str, Any]:
     return {}
 
 
-def alter_session(b: Backend, ctx: CallContext) -> SessionsResult:
+async def alter_session(b: Backend, ctx: CallContext) -> SessionsResult:
     """Change the caller's own session settings."""
     session = ctx.session
     assert session is not None
@@ -190,25 +196,36 @@ def alter_session(b: Backend, ctx: CallContext) -> SessionsResult:
     changes = check_settings(ctx.params, ctx.taken)
     if "defaultResponseOptions" in changes and choice("merge_response_options"):
         changes["defaultResponseOptions"] = {**session.settings["defaultResponseOptions"], **changes["defaultResponseOptions"]}
-    session.settings.update(changes)
-    session.render()
-    b.sessions.reschedule(session)
-    if session.permanent:
-        stored = {k: v for k, v in session.settings.items() if k != "idleConnectionTimeoutSeconds"}
-        b.store.update_session_settings(session.token, stored)
+
+    def apply(_: object = None) -> None:
+        session.settings.update(changes)
+        session.render()
+        b.sessions.reschedule(session)
+
+    if session.permanent:  # disk first: a failed write leaves the session as it was
+        stored = {k: v for k, v in {**session.settings, **changes}.items() if k != "idleConnectionTimeoutSeconds"}
+        await b.commit(b.store.update_session_settings, session.token, stored, then=apply)
+    else:
+        apply()
     return SessionsResult([session], single=True)
 
 
-def delete_session(b: Backend, ctx: CallContext) -> dict[str, Any]:
-    """End the session of the request's authToken; for a permanent one this revokes the API key."""
+async def delete_session(b: Backend, ctx: CallContext) -> dict[str, Any]:
+    """End the session of the request's authToken; for a permanent one this revokes the API key.
+
+    A permanent session is deleted from disk first and from memory second: if the database
+    refuses (busy, disk full), the answer says so and the key keeps working, here and after a
+    restart, until a deleteSession succeeds.
+    """
     token = ctx.token or ""
     session = b.sessions.get(token)
     if session is None:
         ctx.warn(ErrorCode.BAD_TOKEN, UNKNOWN_TOKEN_WARNING)  # FairCom's documented warning
         return {}
-    b.sessions.remove(token)
     if session.permanent:
-        b.store.delete_session(token)
+        await b.commit(b.store.delete_session, token, then=lambda _: b.sessions.remove(token))
+    else:
+        b.sessions.remove(token)
     return {}
 
 
@@ -248,8 +265,8 @@ _SPECS = (
     ActionSpec("describeSessions", describe_sessions, "required"),
     ActionSpec("listSessions", list_sessions, "required"),
     ActionSpec("pingSession", ping_session, "optional"),
-    ActionSpec("alterSession", alter_session, "required"),
-    ActionSpec("deleteSession", delete_session, "named"),
+    ActionSpec("alterSession", alter_session, "required", is_async=True),
+    ActionSpec("deleteSession", delete_session, "named", is_async=True),
     ActionSpec("listServices", list_services, "optional"),
     *(ActionSpec(name, func, token, is_async=is_async) for name, func, token, is_async in ACCOUNT_ACTIONS),
 )

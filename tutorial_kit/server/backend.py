@@ -10,25 +10,29 @@ import asyncio
 import logging
 import secrets
 import socket
+import sqlite3
 import string
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import __version__
-from .accounts import AccountBook, LoginThrottle, name_key
+from .accounts import AccountBook, LoginQueue, LoginThrottle, name_key
 from .config import RunningConfig
-from .errors import fit_message
+from .errors import ApiError, ErrorCode, fit_message
 from .kit_choices import choice
 from .login_rules import AccountLockout
 from .reproducible import Reproducible
 from .sessions import HostInfo, Session, SessionTable
 from .settings import RESPONSE_OPTION_DEFAULTS, SESSION_SETTINGS, SETTING_FALLBACKS
-from .store import AccountRow, SessionRow, Store
+from .store import AccountRow, SessionRow, Store, is_busy
 
-__all__ = ["Backend", "CallContext"]
+__all__ = ["Backend", "CallContext", "store_error"]
+
+T = TypeVar("T")
+_HASH_WORKERS = 2
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,8 @@ class Backend:
         reproducible: Reproducible | None = None,
         clock: Callable[[], float] | None = None,
         hash_executor: Executor | None = None,
+        login_queue_per_address: int = choice("login_queue_per_address"),
+        login_queue_total: int = choice("login_queue_total"),
     ) -> None:
         self.config = config
         self._defaults_cache: tuple[RunningConfig, dict[str, Any]] | None = None
@@ -89,7 +95,11 @@ class Backend:
         self.lockout = AccountLockout(self.clock)
         self.sessions = SessionTable(self.clock)
         self._own_executor = hash_executor is None
-        self.hash_executor = hash_executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="kit-hash")
+        self.hash_executor = hash_executor or ThreadPoolExecutor(max_workers=_HASH_WORKERS, thread_name_prefix="kit-hash")
+        self.logins = LoginQueue(self.hash_executor, _HASH_WORKERS, login_queue_per_address, login_queue_total)
+        self._writes: set[asyncio.Future[Any]] = set()  # commits in flight (see commit)
+        self._flushing: asyncio.Future[None] | None = None
+        self._write_trouble = False  # a write failed and none has worked since
         self.host = HostInfo(
             hostname=reproducible.hostname if reproducible else socket.gethostname(),
             host_uuid=reproducible.host_uuid if reproducible else store.host_uuid(),
@@ -174,9 +184,52 @@ class Backend:
         self._seq += 1
         return self._seq
 
-    async def run_hash(self, func: Callable[..., Any], *args: Any) -> Any:
-        """Run slow password work off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.hash_executor, func, *args)
+    async def run_hash(self, func: Callable[..., T], *args: Any, address: str = "") -> T:
+        """Run slow password work off the event loop, through the login queue (per client ``address``)."""
+        return await self.logins.run(address, func, *args)
+
+    async def commit(self, write: Callable[..., T], *args: Any, then: Callable[[T], Any] | None = None) -> T:
+        """Disk first, memory second: run ``write(*args)`` (a Store method) off the loop, then
+        ``then(its result)``.
+
+        The write and ``then`` run to the end even if the request is cancelled in between (its
+        client left), so memory never disagrees with the disk. A write that fails changes
+        nothing, runs no ``then`` and raises an ApiError that says why (busy, or failed).
+        """
+        async def both() -> T:
+            try:
+                result = await self.store.write_off_loop(write, *args)
+            except sqlite3.IntegrityError:  # a rule of the data (a name taken meanwhile): the caller's to say
+                raise
+            except sqlite3.Error as err:
+                self._write_failed(err)
+                raise store_error(err) from None
+            if self._write_trouble:
+                self._write_trouble = False
+                log.warning("database writes work again")
+            if then is not None:
+                then(result)
+            return result
+
+        task = asyncio.ensure_future(both())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        return await asyncio.shield(task)
+
+    def _write_failed(self, err: sqlite3.Error) -> None:
+        """Log a failed write once per episode (a full disk must not fill the log as well)."""
+        if not self._write_trouble:
+            self._write_trouble = True
+            log.error("database writes fail (%s): clients are told so and nothing changes; logged once until "
+                      "a write works again", err)
+
+    async def finish_writes(self) -> None:
+        """Wait for the commits in flight (a stopping server lets them reach the disk)."""
+        pending = [task for task in self._writes if not task.done()]
+        if self._flushing is not None and not self._flushing.done():
+            pending.append(self._flushing)
+        if pending:
+            await asyncio.wait(pending)
 
     def caller_account(self, session: Session | None) -> AccountRow | None:
         return None if session is None else self.store.account(session.name_key)
@@ -186,24 +239,63 @@ class Backend:
         return row is not None and row.is_admin
 
     def end_sessions_of(self, username: str, *, keep: str | None = None) -> None:
-        """End every session of the account, permanent ones too (on disk as well), but ``keep``."""
+        """End every live session of the account, permanent ones too, but ``keep`` (memory only: the
+        caller's commit has deleted the permanent ones from disk first)."""
         for session in self.sessions.of_account(name_key(username)):
             if session.token != keep:
                 self.sessions.remove(session.token)
-                if session.permanent:
-                    self.store.delete_session(session.token)
 
     def flush(self) -> None:
-        """Write pending last-access times of permanent sessions (called every few seconds)."""
+        """Write pending last-access times of permanent sessions off the loop (the server: every few seconds).
+
+        If the database is busy they stay pending for the next flush (or the last one, at close).
+        """
+        if self._flushing is not None and not self._flushing.done():
+            return
         pending, self.sessions.dirty_permanent = self.sessions.dirty_permanent, {}
-        self.store.touch_sessions(pending)
+        if not pending:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # called from plain code (a test, a tool): write here
+            self.store.touch_sessions(pending)
+            return
+        self._flushing = future = asyncio.ensure_future(self.store.write_off_loop(self.store.touch_sessions, pending))
+        future.add_done_callback(lambda done: self._flushed(done, pending))
+
+    def _flushed(self, done: asyncio.Future[None], pending: dict[str, float]) -> None:
+        if done.cancelled() or done.exception() is None:
+            return
+        for token, when in pending.items():  # keep them for the next flush (newer times win)
+            if token in self.sessions.dirty_permanent or self.sessions.get(token) is not None:
+                self.sessions.dirty_permanent.setdefault(token, when)
+        error = done.exception()
+        if isinstance(error, sqlite3.Error):
+            self._write_failed(error)  # (the times are kept for the next try)
+        else:
+            log.warning("could not write last-access times (%s); they are kept for the next try", error)
 
     def close(self) -> None:
-        """Flush and release resources (idempotent)."""
+        """Write what is pending and release resources (idempotent)."""
         if self.store is not None:
+            pending, self.sessions.dirty_permanent = self.sessions.dirty_permanent, {}
             try:
-                self.flush()
+                if pending:
+                    self.store.touch_sessions(pending)
+            except sqlite3.Error as err:
+                log.warning("could not write the last-access times of %d API key(s) at stop: %s", len(pending), err)
             finally:
                 self.store.close()
         if self._own_executor:
             self.hash_executor.shutdown(wait=False, cancel_futures=True)
+
+
+def store_error(err: sqlite3.Error) -> ApiError:
+    """The envelope's error for a failed database operation: busy (another program holds the lock), or failed."""
+    if is_busy(err):
+        return ApiError(ErrorCode.DATABASE_BUSY,
+                        "The server's database is busy: another program holds it. Nothing was changed; "
+                        "close that program (a database browser?) and send the request again.")
+    return ApiError(ErrorCode.DATABASE_FAILED,
+                    f"The server could not write its database ({err}). Nothing was changed; free disk space "
+                    "or fix the data folder, then send the request again.")

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigFileError
-from .._files import replace_file
+from .._files import NotRegularFileError, read_regular_file, replace_file
 from .jsontext import JsonTextError, ParsedJson, parse_json
+from .kit_choices import choice
 from .listeners import Listener, ListenerProblem, read_listeners
 from .settings import RESPONSE_OPTIONS, SESSION_SETTINGS
 from .values import MAX_INT, BadValue, coerce_bool, coerce_choice, coerce_int
@@ -133,9 +134,13 @@ def load_config(path: Path) -> RunningConfig:
         write_default_file(path)
         log.info("wrote a fresh %s (enablePermanentJsonApiSessions is off)", path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is dropped, as servicesfile does
+        # a BOM (Windows editors) is dropped, as servicesfile does; a FIFO or a device is refused
+        text = read_regular_file(path, choice("services_json_max_bytes")).decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise ConfigFileError(f"{path}: the file is not UTF-8 text ({err.reason}); save it as UTF-8.", path=str(path)) from None
+    except NotRegularFileError as err:
+        raise ConfigFileError(f"{path}: {err.strerror}. Put the services.json file there (or delete the path, and "
+                              "the server writes a fresh one when it starts).", path=str(path)) from None
     except OSError as err:
         raise ConfigFileError(f"{path}: cannot read the file ({err.strerror}).", path=str(path)) from None
     parsed = parse_services_text(path, text, "Fix the file, then start the server again.")

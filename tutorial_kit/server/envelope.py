@@ -4,25 +4,34 @@
 envelope, finds the action, checks the authToken, calls the action, and writes the response with
 its keys in the contract's order. It is also the one place where an exception becomes an error
 envelope; an unexpected one is logged with its traceback and answered with a generic 12009.
+
+An answer never copies more of its request than a small multiple of the request's size (the
+"echo budget", :class:`EchoBudget`): a ``requestId`` whose copy would not fit is refused before
+the action runs (12034), and a ``debugInfo.request`` copy that would not fit is left out with a
+warning. Pretty-printing (``debug: "max"``) is done with a bounded encoder, so no request can make
+the server spend seconds indenting a 60-deep array.
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 import json
 import logging
+import sqlite3
 from collections.abc import Awaitable
 from typing import Any
 
 from .actions import ACTIONS, ActionSpec, find_action
-from .backend import Backend, CallContext
+from .backend import Backend, CallContext, store_error
+from .echo import EchoBudget, OverBudget, pretty, pretty_object, pretty_within
 from .errors import BAD_TOKEN_MESSAGE, ApiError, ErrorCode
 from .jsontext import JsonTextError, parse_json
 from .kit_choices import choice
 from .results import SessionsResult
 from .settings import describe_json
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "EchoBudget"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +42,8 @@ _EXAMPLE = '{"api": "admin", "action": "pingSession"}'
 _MAX_DEPTH = 64
 #: one compact encoder (json.dumps with separators= builds a new encoder on every call)
 _COMPACT = json.JSONEncoder(separators=(",", ":")).encode
+#: debug modes whose answers are pretty-printed (FairCom: all but "none"); only "max" copies the request
+_PRETTY_MODES = frozenset({"max", "min"})
 _ACTION_NAMES = sorted(spec.name for spec in ACTIONS.values())
 _SESSION_ACTIONS = ("createSession", "describeSessions", "listSessions", "pingSession", "alterSession",
                     "deleteSession", "listServices")
@@ -46,9 +57,13 @@ def _clip(text: str, limit: int = 40) -> str:
 class _Request:
     """What the envelope said, as far as it could be read (also used for error answers)."""
 
-    __slots__ = ("data", "token", "has_request_id", "debug", "supplied", "duplicates", "warnings", "session")
+    __slots__ = ("data", "token", "has_request_id", "debug", "supplied", "duplicates", "warnings", "session",
+                 "budget", "echo", "may_hold_password")
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int = 0) -> None:
+        self.budget = budget  # bytes the answer may spend on copies of the request
+        self.echo: dict[str, str] = {}  # requestId as encoded for the answer, by mode ("compact"/"pretty")
+        self.may_hold_password = True  # False when the body's text has no "password" in any case
         self.data: dict[str, Any] = {}
         self.token: str | None = None
         self.has_request_id = False
@@ -70,31 +85,40 @@ def _mask_passwords(value: Any) -> Any:
 class Dispatcher:
     """Turns request bodies into response bodies for one :class:`Backend`."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, echo: EchoBudget | None = None) -> None:
         self.backend = backend
+        self.echo = echo or EchoBudget()
 
     # --- entry points ---
 
     def handle(self, body: bytes | str, client_ip: str) -> bytes | Awaitable[bytes]:
-        """Answer one request. Returns bytes, or an awaitable of bytes for slow (hashing) actions."""
-        req = _Request()
+        """Answer one request. Returns bytes, or an awaitable of bytes for actions that wait
+        (password hashing, database writes)."""
+        req = _Request(self.echo.for_request(_size_of(body)))
         try:
             spec, ctx = self._prepare(body, client_ip, req)
-            if spec.is_async:
-                return self._finish_async(spec, ctx, req)
             result = spec.func(self.backend, ctx)
+            if inspect.isawaitable(result):
+                return self._finish_async(result, ctx, req)
         except ApiError as err:
             return self._error(req, err)
+        except sqlite3.Error as err:  # a read that met another program's lock, a damaged page...
+            log.warning("a database read failed: %s", err)
+            return self._error(req, store_error(err))
         except Exception:  # noqa: BLE001 - the one place unexpected errors become envelopes
             log.exception("unexpected error while answering a request")
             return self._error(req, _internal_error())
         return self._success(req, result, ctx)
 
-    async def _finish_async(self, spec: ActionSpec, ctx: CallContext, req: _Request) -> bytes:
+    async def _finish_async(self, pending: Awaitable[Any], ctx: CallContext, req: _Request) -> bytes:
         try:
-            result = await spec.func(self.backend, ctx)  # type: ignore[misc]
+            result = await pending
         except ApiError as err:
             return self._error(req, err)
+        except sqlite3.Error as err:
+            if not isinstance(err, sqlite3.IntegrityError):
+                log.warning("a database operation failed: %s", err)
+            return self._error(req, store_error(err))
         except Exception:  # noqa: BLE001
             log.exception("unexpected error while answering a request")
             return self._error(req, _internal_error())
@@ -102,7 +126,7 @@ class Dispatcher:
 
     def error_body(self, code: int, message: str) -> bytes:
         """An error envelope for a request that could not be read at all (too large, not POST)."""
-        return self._error(_Request(), ApiError(code, message))
+        return self._error(_Request(self.echo.floor), ApiError(code, message))
 
     # --- reading the envelope ---
 
@@ -134,6 +158,7 @@ class Dispatcher:
         ctx = CallContext(params, client_ip, token=req.token, warnings=req.warnings, duplicate_keys=req.duplicates)
         self._check_token(spec, ctx)
         req.session = ctx.session
+        self._fit_request_id(req, ctx)
         return spec, ctx
 
     def _parse(self, body: bytes | str, req: _Request) -> dict[str, Any]:
@@ -145,6 +170,8 @@ class Dispatcher:
             parsed = parse_json(text)
         except JsonTextError as err:
             raise ApiError(ErrorCode.INVALID_VALUE, f"The body is not valid JSON: {err.message}. Send one JSON object, e.g. {_EXAMPLE}.") from None
+        # debugInfo's copy is masked only if a key could be "password" (written plainly or with \\u escapes)
+        req.may_hold_password = "\\u" in text or "password" in text.lower()
         if not isinstance(parsed.value, dict):
             raise ApiError(ErrorCode.INVALID_VALUE, f"The body must be a JSON object, not {describe_json(parsed.value)}: send e.g. {_EXAMPLE}.")
         # nesting deeper than _MAX_DEPTH needs more than _MAX_DEPTH brackets: counting them is cheap
@@ -216,15 +243,6 @@ class Dispatcher:
             return "max" if failed else "none"
         return mode
 
-    def _debug_info(self, req: _Request, mode: str) -> dict[str, Any]:
-        info: dict[str, Any] = {}
-        if mode == "max":
-            info["request"] = _mask_passwords(req.data)
-        info["serverSuppliedValues"] = req.supplied
-        info["errorData"] = {}
-        info["warnings"] = req.warnings
-        return info
-
     def _success(self, req: _Request, result: Any, ctx: CallContext) -> bytes:
         mode = self._debug_mode(req, ctx, failed=False)
         token = ctx.response_token or req.token
@@ -236,44 +254,111 @@ class Dispatcher:
 
     def _encode(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> bytes:
         try:
-            return self._encode_unsafe(req, mode, token, result, code, message)
+            if mode in _PRETTY_MODES:
+                return self._pretty_answer(req, mode, token, result, code, message).encode()
+            return self._compact_answer(req, mode, token, result, code, message).encode()
         except (RecursionError, ValueError, TypeError):
             log.warning("could not echo the request in the response; answering without it", exc_info=True)
             bare = _Request()
-            return self._encode_unsafe(
+            return self._compact_answer(
                 bare, "none", token, None, ErrorCode.INVALID_VALUE,
                 "The request is nested too deeply to be echoed back: send a flatter requestId and params.",
+            ).encode()
+
+    # --- copies of the request, within the echo budget ---
+
+    def _request_id_echo(self, req: _Request, pretty: bool) -> str | None:
+        """The requestId as the answer writes it, or None if it does not fit the echo budget."""
+        form = "pretty" if pretty else "compact"
+        if form not in req.echo:
+            try:
+                compact = req.echo.get("compact") or _COMPACT(req.data["requestId"])
+                text = pretty_within(req.data["requestId"], req.budget, 1, compact) if pretty else compact
+                req.echo[form] = text if len(text) <= req.budget else None
+            except (OverBudget, RecursionError, ValueError):
+                req.echo[form] = None
+        return req.echo[form]
+
+    def _fit_request_id(self, req: _Request, ctx: CallContext) -> None:
+        """Before the action runs: refuse a requestId whose copy would not fit in the answer."""
+        if not req.has_request_id:
+            return
+        modes = {self._debug_mode(req, ctx, failed=False), self._debug_mode(req, ctx, failed=True)}
+        forms = {mode in _PRETTY_MODES for mode in modes}
+        if any(self._request_id_echo(req, pretty) is None for pretty in forms):
+            req.has_request_id = False  # the refusal itself carries no copy
+            raise ApiError(
+                ErrorCode.TOO_LONG,
+                f"The requestId is too large to copy back into the answer (this request may use {req.budget} "
+                "bytes for copies of itself): match answers with a short string or number.",
             )
 
-    def _encode_unsafe(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> bytes:
-        ok = code == ErrorCode.OK
-        if mode in ("max", "min"):  # FairCom: pretty-printed unless debug is "none"
-            out: dict[str, Any] = {}
-            if token is not None:
-                out["authToken"] = token
-            if ok:
-                out["result"] = result.to_obj() if isinstance(result, SessionsResult) else result
-            if req.has_request_id:
-                out["requestId"] = req.data["requestId"]
-            out["debugInfo"] = self._debug_info(req, mode)
-            out["errorCode"] = code
-            out["errorMessage"] = message
-            return json.dumps(out, indent=2).encode()
-        # compact: pieces joined once (an answer listing 10,000 sessions is megabytes: copy it once)
+    def _echo_request_id(self, req: _Request, pretty: bool) -> str | None:
+        """The requestId text for this answer; None leaves it out (an error before the check)."""
+        if not req.has_request_id:
+            return None
+        text = self._request_id_echo(req, pretty)
+        if text is None:
+            req.warnings.append({"code": ErrorCode.TOO_LONG,
+                                 "message": "the requestId is too large to copy back and was left out: use a short one"})
+        return text
+
+    def _request_copy(self, req: _Request, budget: int) -> str:
+        """debugInfo.request at its place in a pretty answer, or a note when it would not fit."""
+        try:
+            if "requestId" in req.data and (req.echo.get("pretty", "") is None or req.echo.get("compact", "") is None):
+                raise OverBudget  # the copy holds the requestId, which alone did not fit
+            data = _mask_passwords(req.data) if req.may_hold_password else req.data
+            return pretty_within(data, budget, 2, _COMPACT(data))
+        except (OverBudget, RecursionError, ValueError):
+            req.warnings.append({"code": ErrorCode.TOO_LONG,
+                                 "message": f"the copy of the request was left out: it would take more than {budget} "
+                                            "bytes (send a smaller requestId or params to see it)"})
+            return json.dumps("(left out: too large to copy back)")
+
+    # --- the two layouts ---
+
+    def _pretty_answer(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> str:
+        """The answer as ``json.dumps(answer, indent=2)`` would write it, built from bounded pieces
+        (``debugInfo.request``, the copy of the request, only for ``debug: "max"``)."""
+        items: list[tuple[str, str]] = []
+        if token is not None:
+            items.append(("authToken", json.dumps(token)))
+        if code == ErrorCode.OK:
+            items.append(("result", pretty(result.to_obj() if isinstance(result, SessionsResult) else result, 1)))
+        request_id = self._echo_request_id(req, pretty=True)
+        if request_id is not None:
+            items.append(("requestId", request_id))
+        info = [("request", self._request_copy(req, req.budget - len(request_id or "")))] if mode == "max" else []
+        info += [("serverSuppliedValues", pretty(req.supplied, 2)), ("errorData", "{}"),
+                 ("warnings", pretty(req.warnings, 2))]
+        items += [("debugInfo", pretty_object(info, 1)), ("errorCode", str(code)), ("errorMessage", json.dumps(message))]
+        return pretty_object(items, 0)
+
+    def _compact_answer(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> str:
+        # pieces joined once (an answer listing 10,000 sessions is megabytes: copy it once)
         pieces = ["{"]
         if token is not None:
             pieces += ('"authToken":', json.dumps(token), ",")
-        if ok:
+        if code == ErrorCode.OK:
             pieces.append('"result":')
             if isinstance(result, SessionsResult):
                 pieces += result.json_parts()
             else:
                 pieces.append(_COMPACT(result))
             pieces.append(",")
-        if req.has_request_id:
-            pieces += ('"requestId":', _COMPACT(req.data["requestId"]), ",")
+        request_id = self._echo_request_id(req, pretty=False)
+        if request_id is not None:
+            pieces += ('"requestId":', request_id, ",")
         pieces += (f'"errorCode":{code},"errorMessage":', json.dumps(message), "}")
-        return "".join(pieces).encode()
+        return "".join(pieces)
+
+
+def _size_of(body: bytes | str) -> int:
+    """The request's size in bytes (a WebSocket message arrives as text)."""
+    if isinstance(body, bytes) or body.isascii():
+        return len(body)
+    return len(body.encode("utf-8", "surrogatepass"))
 
 
 def _too_deep(value: Any) -> bool:

@@ -63,6 +63,9 @@ class ErrorCode:
     NOT_POST: int = choice("error.not_post")
     FOREIGN_REQUEST: int = choice("error.foreign_request")
     INTERNAL: int = choice("error.internal")
+    DATABASE_BUSY: int = choice("error.database_busy")
+    DATABASE_FAILED: int = choice("error.database_failed")
+    LOGIN_QUEUE_FULL: int = choice("error.login_queue_full")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,9 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
     ErrorRow("NOT_POST", ErrorCode.NOT_POST, "kit's choice", "request not POST (HTTP 405)"),
     ErrorRow("FOREIGN_REQUEST", ErrorCode.FOREIGN_REQUEST, "kit's choice", "a request from a web page (HTTP 403)"),
     ErrorRow("INTERNAL", ErrorCode.INTERNAL, "kit's choice", "anything unexpected; details in the log only"),
+    ErrorRow("DATABASE_BUSY", ErrorCode.DATABASE_BUSY, "kit's choice", "another program held the database; nothing changed"),
+    ErrorRow("DATABASE_FAILED", ErrorCode.DATABASE_FAILED, "kit's choice", "a database write failed; nothing changed"),
+    ErrorRow("LOGIN_QUEUE_FULL", ErrorCode.LOGIN_QUEUE_FULL, "kit's choice", "too many logins waiting to be checked"),
 )
 
 

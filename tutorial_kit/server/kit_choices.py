@@ -40,6 +40,13 @@ KIT_CHOICES: dict[str, Choice] = {
         12006, "HTTP 403: a request from a web page (Origin of another site, or a non-loopback Host on a loopback server)"
     ),
     "error.internal": Choice(12009, "FairCom header: internal error; details only in the log"),
+    "error.database_busy": Choice(
+        12009, "FairCom header: internal error; the message says another program held the database and nothing changed"
+    ),
+    "error.database_failed": Choice(
+        12009, "FairCom header: internal error; the message says the database write failed (disk full?) and nothing changed"
+    ),
+    "error.login_queue_full": Choice(12015, "FairCom header: out of limit; too many logins waiting to be checked"),
     # --- warnings in debugInfo.warnings ---
     "warning.duplicate_key": Choice(12012, "a JSON object repeated a key; the last one wins"),
     "warning.unknown_property": Choice(12012, "a property the action does not know was ignored"),
@@ -57,6 +64,27 @@ KIT_CHOICES: dict[str, Choice] = {
     "login_throttle_block_seconds": Choice(60, "a fixed block; attempts during it do not extend it"),
     "token_length": Choice(64, "authToken: 64 characters from [A-Za-z0-9], from the secrets module"),
     "max_body_bytes": Choice(1024 * 1024, "bodies over 1 MiB get 12028; a server option, not a services.json one"),
+    # --- server limits (each one a `tutorial-kit serve` option and a ServerCore keyword; docs/security.md) ---
+    "body_drain_factor": Choice(
+        2, "an over-limit body is read up to 2x max_body_bytes (answered, connection kept); past that: answer, close"
+    ),
+    "answer_echo_factor": Choice(
+        2, "an answer's copies of its request (requestId, debugInfo.request) take at most 2x the request's bytes"
+    ),
+    "answer_echo_floor_bytes": Choice(256 * 1024, "... and always at least 256 KiB, so small requests are copied back whole"),
+    "max_connections": Choice(1000, "client connections (HTTP and WebSocket) at once; the longest-idle is closed for a new one"),
+    "connection_fd_reserve": Choice(
+        64, "the connection cap stays this many below the fd soft limit (database, log, listening sockets)"
+    ),
+    "header_timeout_seconds": Choice(10, "a request's headers must arrive within 10 s of its first byte"),
+    "idle_timeout_seconds": Choice(300, "a keep-alive connection with no request for 300 s is closed"),
+    "body_timeout_seconds": Choice(60, "a request body must arrive within 60 s"),
+    "login_queue_per_address": Choice(
+        32, "password checks waiting or running for one client address (a room behind one NAT logs in at once); more get 12015"
+    ),
+    "login_queue_total": Choice(128, "password checks waiting or running in all; more get 12015"),
+    "db_busy_timeout_seconds": Choice(2.0, "a write waits this long for another program's database lock, then 12009 'busy'"),
+    "services_json_max_bytes": Choice(1024 * 1024, "services.json is read up to 1 MiB; a larger file stops the start"),
     "last_access_flush_seconds": Choice(5, "a permanent session's last-access time reaches disk at most 5 s late"),
     "password_hash": Choice(
         {"algorithm": "scrypt", "n": 2**14, "r": 8, "p": 1, "salt_bytes": 16, "dklen": 32},

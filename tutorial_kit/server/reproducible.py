@@ -1,6 +1,7 @@
 """Reproducible mode: deterministic tokens, clock and host, for saving notebook outputs.
 
-With ``TUTORIAL_KIT_REPRODUCIBLE=1`` in its environment the server makes tokens from a durable
+With ``TUTORIAL_KIT_REPRODUCIBLE=1`` (or ``true``/``yes``/``on``; see :mod:`tutorial_kit._envflag`,
+which the helper reads too) in its environment the server makes tokens from a durable
 counter (still 64 characters of ``[A-Za-z0-9]``, never repeated in a home), freezes its clock and
 reports a fixed host. Saved notebook outputs then do not change from run to run. Tokens made this
 way are guessable, so the mode is refused unless the server binds only a loopback address.
@@ -10,20 +11,21 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import ipaddress
 import logging
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .._envflag import REPRODUCIBLE_ENV as ENV_VAR
+from .._envflag import reproducible_requested
 from .._exceptions import KitUsageError
+from .._hosts import is_loopback
 from .store import Store
 
 __all__ = ["Reproducible", "reproducible_from_env", "ENV_VAR"]
 
 log = logging.getLogger(__name__)
 
-ENV_VAR = "TUTORIAL_KIT_REPRODUCIBLE"
 _ALPHABET = string.ascii_letters + string.digits
 _FROZEN = calendar.timegm((2026, 1, 1, 9, 0, 0, 0, 0, 0))
 
@@ -46,14 +48,13 @@ class Reproducible:
 
 
 def reproducible_from_env(env: Mapping[str, str], host: str) -> Reproducible | None:
-    """A :class:`Reproducible` when the environment asks for it and ``host`` is loopback."""
-    if env.get(ENV_VAR, "") in ("", "0"):
+    """A :class:`Reproducible` when the environment asks for it and ``host`` is loopback.
+
+    Raises KitUsageError for a value that is neither yes nor no, and on a host that is not loopback.
+    """
+    if not reproducible_requested(env):
         return None
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback(host):
         raise KitUsageError(
             f"{ENV_VAR} makes tokens guessable, so it only works on a loopback address; "
             f"unset it to serve on {host}."

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import ipaddress
 import logging
 import os
 import socket
+import sqlite3
 import ssl
 import threading
 from collections.abc import Mapping
@@ -21,18 +21,24 @@ from typing import Any
 
 from tornado import httpserver, ioloop, netutil
 
-from .._exceptions import ConfigFileError
+from .._exceptions import ConfigFileError, KitUsageError
+from .._hosts import is_loopback
 from .app import close_websockets, make_server
 from .backend import Backend
 from .config import Listener, RunningConfig, load_config
-from .envelope import Dispatcher
+from .connections import ConnectionGuard, GuardedHTTPServer
+from .envelope import Dispatcher, EchoBudget
+from .fastpath import HTTP_MAX_BODY
 from .kit_choices import choice
-from .reproducible import reproducible_from_env
+from .limits import ServerLimits
+from .reproducible import Reproducible, reproducible_from_env
 from .store import Store
 
 __all__ = ["ServerCore", "EmulatorServer", "services_path"]
 
 log = logging.getLogger(__name__)
+
+_LOOP_LOCK_WAIT = 0.25  # seconds a read on the loop thread may wait for another program's lock
 
 
 def services_path(home: Path) -> Path:
@@ -48,23 +54,19 @@ def _bind(port: int, host: str) -> list[socket.socket]:
         raise
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class ServerCore:
     """One run of the server on the running asyncio loop."""
 
     def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
-                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None) -> None:
+                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None, **limits: Any) -> None:
+        """``limits``: any field of :class:`~.limits.ServerLimits` (``max_connections=200``...); None = default."""
         self.home = Path(home)
         self.host = host
         self.port_override = port
-        self.max_body_bytes = max_body_bytes or choice("max_body_bytes")
+        self.limits = ServerLimits.from_options(max_body_bytes=max_body_bytes, **limits)
+        self.max_body_bytes = self.limits.max_body_bytes
         self.env = os.environ if env is None else env
+        self.guard: ConnectionGuard | None = None
         self.config: RunningConfig | None = None
         self.backend: Backend | None = None
         self.port: int | None = None
@@ -77,8 +79,6 @@ class ServerCore:
         """Read the configuration, open the store and listen. Raises ConfigFileError or OSError."""
         self.config = config = load_config(services_path(self.home))  # before touching any data
         reproducible = reproducible_from_env(self.env, self.host)
-        if not _is_loopback(self.host):
-            log.warning("serving on %s: every machine that can reach it can try to log in", self.host)
         http, https = config.listener("http"), config.listener("https")
         if http is None and https is None:
             raise ConfigFileError(f"{config.path}: no listener is enabled; set \"enabled\": true on http8080.",
@@ -95,18 +95,24 @@ class ServerCore:
                 sockets.append((_bind(https.port, self.host), tls))
                 served[https.index] = sockets[-1][0][0].getsockname()[1]
             addresses = tuple(dict.fromkeys(s.getsockname()[0] for group, _ in sockets for s in group))
-            store = Store(self.home / "data" / "kit.sqlite3")
-            self.backend = Backend(config, store, ip_addresses=addresses, served_ports=served,
-                                   reproducible=reproducible)
+            self.backend = self._open_backend(config, addresses, served, reproducible)
+            self.guard = ConnectionGuard(self.limits.max_connections, self.limits.header_timeout,
+                                         fd_reserve=choice("connection_fd_reserve"))
         except BaseException:  # a failed start must not keep a port bound
             for group, _ in sockets:
                 for sock in group:
                     sock.close()
+            if self.backend is not None:
+                self.backend.close()
+                self.backend = None
             raise
-        app = make_server(Dispatcher(self.backend), self.max_body_bytes, loopback_only=_is_loopback(self.host))
+        dispatcher = Dispatcher(self.backend, EchoBudget(factor=self.limits.answer_echo_factor))
+        app = make_server(dispatcher, self.limits, loopback_only=is_loopback(self.host), guard=self.guard)
         for group, tls in sockets:
-            server = httpserver.HTTPServer(app, ssl_options=tls, max_body_size=2**40,
-                                           idle_connection_timeout=300, body_timeout=60)
+            server = GuardedHTTPServer(app, ssl_options=tls, max_body_size=HTTP_MAX_BODY,
+                                       idle_connection_timeout=self.limits.idle_timeout,
+                                       body_timeout=self.limits.body_timeout)
+            server.guard = self.guard
             server.add_sockets(group)
             self._servers.append(server)
             bound = group[0].getsockname()[1]
@@ -114,10 +120,33 @@ class ServerCore:
                 self.port = bound
             else:
                 self.https_port = bound
+        self.guard.start()
         flush_ms = choice("last_access_flush_seconds") * 1000 / 2
         self._flusher = ioloop.PeriodicCallback(self.backend.flush, flush_ms)
         self._flusher.start()
         self._renderer = asyncio.get_running_loop().call_soon(self._render_loaded)
+
+    def _open_backend(self, config: RunningConfig, addresses: tuple[str, ...], served: dict[int, int],
+                      reproducible: Reproducible | None) -> Backend:
+        """Open the store and load the server's state; refuse a network address while ADMIN/ADMIN works."""
+        store = Store(self.home / "data" / "kit.sqlite3", busy_timeout=self.limits.db_busy_timeout)
+        try:
+            backend = Backend(config, store, ip_addresses=addresses, served_ports=served, reproducible=reproducible,
+                              login_queue_per_address=self.limits.login_queue_per_address,
+                              login_queue_total=self.limits.login_queue_total)
+        except sqlite3.Error as err:
+            store.close()
+            raise store.unusable(err) from None
+        if not is_loopback(self.host) and backend.accounts.admin_password_is_default():
+            backend.close()
+            raise KitUsageError(
+                f"ADMIN still has the password ADMIN, so the server does not listen on {self.host}, where "
+                f"others could log in with it. Set one first: tutorial-kit accounts admin-password --home "
+                f"{self.home} (it asks for it), then start the server again.")
+        if not is_loopback(self.host):
+            log.warning("serving on %s: every machine that can reach it can try to log in", self.host)
+        store.set_busy_timeout(_LOOP_LOCK_WAIT)  # the loop only reads; it must never wait long for a lock
+        return backend
 
     def _render_loaded(self) -> None:
         """Render the permanent sessions loaded at start, a batch per loop turn, between requests."""
@@ -163,6 +192,8 @@ class ServerCore:
         servers, self._servers = self._servers, []
         for server in servers:
             server.stop()
+        if self.guard is not None:
+            self.guard.stop()
         for delegate in {id(s.request_callback): s.request_callback for s in servers}.values():
             await close_websockets(delegate)
         for server in servers:
@@ -171,8 +202,21 @@ class ServerCore:
             except asyncio.TimeoutError:
                 log.warning("some connections did not close within 2 s")
         if self.backend is not None:
+            await self.backend.finish_writes()  # a key revoked or created in flight reaches the disk
             self.backend.close()
             self.backend = None
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is still pending (requests of clients cut off by the stop), then close the loop,
+    as asyncio.run does: no "Task was destroyed but it is pending!" in the log."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 class EmulatorServer:
@@ -184,11 +228,14 @@ class EmulatorServer:
     """
 
     def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
-                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None) -> None:
+                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None, **limits: Any) -> None:
+        """``limits``: any field of :class:`~.limits.ServerLimits`, as for :class:`ServerCore`."""
+        ServerLimits.from_options(max_body_bytes=max_body_bytes, **limits)  # a wrong one fails here, not on the thread
         self.home = Path(home)
         self.host = host
         self._port = port
         self.max_body_bytes = max_body_bytes
+        self.limits = limits
         self.env = env
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -198,7 +245,8 @@ class EmulatorServer:
         if self._thread is not None:
             return self
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
-        core = ServerCore(self.home, host=self.host, port=self._port, max_body_bytes=self.max_body_bytes, env=self.env)
+        core = ServerCore(self.home, host=self.host, port=self._port, max_body_bytes=self.max_body_bytes, env=self.env,
+                          **self.limits)
         thread = threading.Thread(target=self._run, args=(core, started), name="kit-server", daemon=True)
         thread.start()
         try:
@@ -216,7 +264,7 @@ class EmulatorServer:
             loop.run_until_complete(core.start())
         except BaseException as err:  # noqa: BLE001 - handed to the thread that called start()
             loop.run_until_complete(core.stop())
-            loop.close()
+            _close_loop(loop)
             started.set_exception(err)
             return
         self._loop = loop
@@ -225,7 +273,7 @@ class EmulatorServer:
             loop.run_forever()
         finally:
             loop.run_until_complete(core.stop())
-            loop.close()
+            _close_loop(loop)
 
     def stop(self) -> None:
         """Stop the server and join its thread (idempotent)."""

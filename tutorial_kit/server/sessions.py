@@ -175,6 +175,7 @@ class SessionTable:
         self._per_ip: Counter[str] = Counter()
         self._per_user: Counter[str] = Counter()
         self._deadlines: list[tuple[float, str]] = []  # (expiry time, token) of temporary sessions
+        self._reserved: Counter[str] = Counter()  # places held for sessions being written to disk
         self.dirty_permanent: dict[str, float] = {}  # last-access times not yet on disk
 
     def __len__(self) -> int:
@@ -236,8 +237,15 @@ class SessionTable:
             heapq.heappush(self._deadlines, (session.last_access + session.idle_timeout, session.token))
 
     def counts(self, client_ip: str, name_key: str) -> tuple[int, int, int]:
-        """(all sessions, sessions from this address, sessions of this account)."""
-        return len(self._by_token), self._per_ip[client_ip], self._per_user[name_key]
+        """(all sessions, sessions from this address, sessions of this account), places held included."""
+        held = self._reserved
+        return (len(self._by_token) + held[""], self._per_ip[client_ip] + held["ip:" + client_ip],
+                self._per_user[name_key] + held["user:" + name_key])
+
+    def hold(self, client_ip: str, name_key: str, count: int = 1) -> None:
+        """Hold a place in the limits for a session that is being written to disk (``count=-1`` frees it)."""
+        for key in ("", "ip:" + client_ip, "user:" + name_key):
+            self._reserved[key] += count
 
     def of_account(self, name_key: str) -> list[Session]:
         return [s for s in self._by_token.values() if s.name_key == name_key]

@@ -1,24 +1,40 @@
 """Durable state in SQLite: accounts, permanent sessions and the host UUID.
 
-One :class:`Store` owns one connection, opened on the server's loop thread. WAL mode with
-``synchronous=NORMAL`` makes every commit survive a crash of the process (``kill -9``): a
-permanent session is committed before its createSession answer is written. Temporary sessions
-are never stored. Every multi-statement write runs inside :meth:`Store.atomic`.
+Each thread that uses a :class:`Store` gets a connection of its own. The server's loop thread
+only reads; its writes run on the store's writer thread (:meth:`Store.write_off_loop`), so a
+write that waits for another program's lock (up to ``busy_timeout`` seconds) never stalls the
+other clients. WAL mode with ``synchronous=NORMAL`` makes every commit survive a crash of the
+process (``kill -9``): a permanent session is committed before its createSession answer is
+written, and a revoked one is deleted before deleteSession answers. Temporary sessions are never
+stored. Every multi-statement write runs inside :meth:`Store.atomic`.
+
+A damaged, empty or locked database stops the start with a :class:`DataFileError` that names the
+file and what to do; the file is never changed. A new database is built under a temporary name
+and renamed into place, so an empty ``kit.sqlite3`` is never the kit's own doing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import sqlite3
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["Store", "AccountRow", "SessionRow"]
+from .._exceptions import DataFileError
+from .._files import private_dir
+from .kit_choices import choice
+
+__all__ = ["Store", "AccountRow", "SessionRow", "is_busy"]
+
+T = TypeVar("T")
 
 _MIGRATIONS: tuple[tuple[str, str], ...] = (
     (
@@ -89,53 +105,158 @@ class SessionRow:
     client_ip: str
 
 
-class Store:
-    """The server's SQLite database. ``Store(":memory:")`` is for tests."""
+def is_busy(err: sqlite3.Error) -> bool:
+    """True if ``err`` says another connection holds the database's lock."""
+    return isinstance(err, sqlite3.OperationalError) and ("locked" in str(err) or "busy" in str(err))
 
-    def __init__(self, path: str | Path) -> None:
-        path = str(path)
+
+class Store:
+    """The server's SQLite database. ``Store(":memory:")`` is for tests (one thread only)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = choice("db_busy_timeout_seconds")) -> None:
+        self.path = path = str(path)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
+        self._closed = False
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # owner-only before SQLite opens it
-            os.close(fd)
-        self.path = path
-        self._conn = sqlite3.connect(path, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+            private_dir(Path(path).parent)
+            if not os.path.exists(path):
+                self._create(path)
+        try:
+            self._check_not_empty()  # before SQLite opens it: opening an empty file makes it a new database
+            self._check(self._conn)
+            self._migrate()
+        except DataFileError:
+            self.close()
+            raise
+        except sqlite3.Error as err:
+            self.close()
+            raise self.unusable(err) from None
 
     # --- plumbing ---
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """The calling thread's connection (opened on first use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the store is closed")
+            conn = self._local.conn = self._connect(self.path)
+            with self._opened_lock:
+                self._opened.append(conn)
+        return conn
+
+    def _connect(self, path: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=self.busy_timeout, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def _create(self, path: str) -> None:
+        """Build a new, migrated database under a temporary name, then rename it into place."""
+        temp = f"{path}.new-{os.getpid()}"
+        for leftover in (temp, temp + "-wal", temp + "-shm"):
+            Path(leftover).unlink(missing_ok=True)
+        os.close(os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))  # owner-only before SQLite opens it
+        conn = self._connect(temp)
+        try:
+            self._migrate(conn)
+        finally:
+            conn.close()  # the last connection to close checkpoints the WAL into the file
+        os.replace(temp, path)
+
+    def _check_not_empty(self) -> None:
+        """Refuse an empty file: SQLite would take it as a new database, and ADMIN/ADMIN would work again."""
+        if self.path != ":memory:" and os.path.getsize(self.path) == 0:
+            raise DataFileError(
+                f"{self.path} is empty (0 bytes): the server's accounts and API keys are not in it. Restore "
+                "it from a backup, or move it aside to start a fresh server (accounts and keys are lost).",
+                path=self.path)
+
+    def _check(self, conn: sqlite3.Connection) -> None:
+        """Refuse a damaged file."""
+        verdict = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(verdict)
+
+    def unusable(self, err: sqlite3.Error) -> DataFileError:
+        """The start-stopping error for a database SQLite cannot use (busy, or damaged)."""
+        if is_busy(err):
+            return DataFileError(f"{self.path} is locked by another program: close it (a database browser?) "
+                                 "and start the server again.", path=self.path)
+        return DataFileError(
+            f"{self.path} is damaged (SQLite says: {err}). Restore it from a backup, or move it aside, with "
+            "its -wal and -shm files, to start a fresh server (accounts and keys are lost).", path=self.path)
+
+    def write_off_loop(self, func: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """Run ``func(*args)`` (a write method of this store) on the store's writer thread.
+
+        The writer thread has its own connection, so a write that waits up to ``busy_timeout`` for
+        another program's lock leaves the calling loop free. Raises what the write raises.
+        """
+        loop = asyncio.get_running_loop()
+        if self.path == ":memory:":  # each connection would be a database of its own: stay on this one
+            done: asyncio.Future[T] = loop.create_future()
+            try:
+                done.set_result(func(*args))
+            except Exception as err:  # noqa: BLE001 - handed to the awaiting caller
+                done.set_exception(err)
+            return done
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kit-db")
+        return loop.run_in_executor(self._writer, func, *args)
+
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long the calling thread's reads and writes wait for a lock (the loop thread: briefly)."""
+        self._conn.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[sqlite3.Connection]:
         """Run a block in one transaction: all of it is committed, or none of it."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self._conn
+            yield conn
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
+        conn.execute("COMMIT")
 
-    def _migrate(self) -> None:
-        self._conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY)")
-        done = {row[0] for row in self._conn.execute("SELECT name FROM _migrations")}
+    def _migrate(self, conn: sqlite3.Connection | None = None) -> None:
+        conn = conn or self._conn
+        conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY)")
+        done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
         for name, script in _MIGRATIONS:
             if name in done:
                 continue
-            with self.atomic() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 for statement in script.split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute("INSERT INTO _migrations (name) VALUES (?)", (name,))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None  # type: ignore[assignment]
+        """Finish pending writes and close every connection (idempotent)."""
+        self._closed = True
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+        self._local = threading.local()
 
     # --- meta ---
 
@@ -195,9 +316,18 @@ class Store:
 
     def delete_account(self, name_key: str) -> None:
         """Delete an account and, in the same transaction, its permanent sessions."""
+        self.delete_accounts([name_key])
+
+    def delete_accounts(self, name_keys: list[str]) -> None:
+        """Delete accounts and their permanent sessions, all in one transaction."""
         with self.atomic() as conn:
-            conn.execute("DELETE FROM permanent_sessions WHERE name_key = ?", (name_key,))
-            conn.execute("DELETE FROM accounts WHERE name_key = ?", (name_key,))
+            for name_key in name_keys:
+                conn.execute("DELETE FROM permanent_sessions WHERE name_key = ?", (name_key,))
+                conn.execute("DELETE FROM accounts WHERE name_key = ?", (name_key,))
+
+    def delete_sessions_of(self, name_key: str, *, keep: str | None = None) -> None:
+        """Delete the account's permanent sessions but ``keep`` (call it inside :meth:`atomic`)."""
+        self._conn.execute("DELETE FROM permanent_sessions WHERE name_key = ? AND token IS NOT ?", (name_key, keep))
 
     # --- permanent sessions ---
 
