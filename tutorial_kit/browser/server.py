@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Executor, Future
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .._exceptions import ServerControlError
 from ..server.backend import Backend
@@ -33,6 +33,8 @@ from .transport import LISTENERS, Listeners, route_plain_httpx
 __all__ = ["BrowserServer", "BrowserBackend", "HOST"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 HOST = "127.0.0.1"
 
@@ -50,13 +52,26 @@ class _InlineExecutor(Executor):
 
 
 class BrowserBackend(Backend):
-    """The server's state, with password hashing done in the request itself."""
+    """The server's state, with password hashing and database writes done in the request itself.
+
+    No event loop runs the in-page server (see :func:`_finish`), so nothing here may wait on a
+    future: the login queue, the writer thread and the shielded commit task of :class:`Backend`
+    are replaced by doing the work at once.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, hash_executor=_InlineExecutor(), **kwargs)
 
-    async def run_hash(self, func: Callable[..., Any], *args: Any) -> Any:
+    async def run_hash(self, func: Callable[..., T], *args: Any, address: str = "") -> T:
         return func(*args)
+
+    async def commit(self, write: Callable[..., T], *args: Any, then: Callable[[T], Any] | None = None) -> T:
+        return await self._commit_now(write, args, then)
+
+    def flush(self) -> None:
+        pending, self.sessions.dirty_permanent = self.sessions.dirty_permanent, {}
+        if pending:
+            self.store.touch_sessions(pending)
 
 
 def _finish(answer: bytes | Coroutine[Any, Any, bytes]) -> bytes:

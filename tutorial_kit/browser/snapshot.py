@@ -15,11 +15,15 @@ import logging
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Awaitable, Callable, Generator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from .._exceptions import ServerControlError
 from .._files import replace_file
 from ..server.store import Store
+
+T = TypeVar("T")
 
 __all__ = ["SnapshotStore", "fingerprint"]
 
@@ -59,6 +63,10 @@ class SnapshotStore(Store):
         self._saved_changes = -1 if not existed else self._conn.total_changes
         self._seen = fingerprint(snapshot)
 
+    def write_off_loop(self, func: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """Run the write at once: the page has no writer thread and no event loop to wait on."""
+        return _Done(func, args)
+
     @property
     def changed_elsewhere(self) -> bool:
         """True when the drive copy is not the one this store last read or wrote (another kernel
@@ -89,3 +97,16 @@ class SnapshotStore(Store):
         finally:
             super().close()
             shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+class _Done:
+    """An awaitable that runs ``func(*args)`` when awaited and never suspends (needs no loop)."""
+
+    __slots__ = ("func", "args")
+
+    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.func, self.args = func, args
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.func(*self.args)
+        yield  # pragma: no cover - makes this a generator; it returns before suspending

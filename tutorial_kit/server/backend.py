@@ -196,25 +196,26 @@ class Backend:
         client left), so memory never disagrees with the disk. A write that fails changes
         nothing, runs no ``then`` and raises an ApiError that says why (busy, or failed).
         """
-        async def both() -> T:
-            try:
-                result = await self.store.write_off_loop(write, *args)
-            except sqlite3.IntegrityError:  # a rule of the data (a name taken meanwhile): the caller's to say
-                raise
-            except sqlite3.Error as err:
-                self._write_failed(err)
-                raise store_error(err) from None
-            if self._write_trouble:
-                self._write_trouble = False
-                log.warning("database writes work again")
-            if then is not None:
-                then(result)
-            return result
-
-        task = asyncio.ensure_future(both())
+        task = asyncio.ensure_future(self._commit_now(write, args, then))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
         return await asyncio.shield(task)
+
+    async def _commit_now(self, write: Callable[..., T], args: tuple[Any, ...], then: Callable[[T], Any] | None) -> T:
+        """The commit itself (see :meth:`commit`, which keeps it running when its request is cancelled)."""
+        try:
+            result = await self.store.write_off_loop(write, *args)
+        except sqlite3.IntegrityError:  # a rule of the data (a name taken meanwhile): the caller's to say
+            raise
+        except sqlite3.Error as err:
+            self._write_failed(err)
+            raise store_error(err) from None
+        if self._write_trouble:
+            self._write_trouble = False
+            log.warning("database writes work again")
+        if then is not None:
+            then(result)
+        return result
 
     def _write_failed(self, err: sqlite3.Error) -> None:
         """Log a failed write once per episode (a full disk must not fill the log as well)."""
