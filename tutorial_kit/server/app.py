@@ -16,7 +16,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from tornado.routing import PathMatches, Rule
 
 from .envelope import Dispatcher
 from .errors import ErrorCode
+from .peers import RefusedMessage
 
 __all__ = ["make_app", "make_server", "ApiServer"]
 
@@ -216,10 +217,15 @@ async def close_websockets(delegate: Any, timeout: float = 1.0) -> None:
             connection.stream.close()
 
 
-def make_server(dispatcher: Dispatcher, max_body_bytes: int, *, loopback_only: bool = True) -> "ApiServer":
-    """What the HTTP server runs: :class:`ApiServer` in front of :func:`make_app`'s application."""
+def make_server(dispatcher: Dispatcher, max_body_bytes: int, *, loopback_only: bool = True,
+                gate: Callable[[object], str | None] | None = None) -> "ApiServer":
+    """What the HTTP server runs: :class:`ApiServer` in front of :func:`make_app`'s application.
+
+    ``gate(connection)``, called once per request, returns why the connection is refused (it is
+    answered HTTP 403) or None (see lifetime.RunGuard.gate: activity and the peer's user).
+    """
     app = make_app(dispatcher, max_body_bytes, loopback_only=loopback_only)
-    return ApiServer(app, dispatcher, max_body_bytes, loopback_only=loopback_only)
+    return ApiServer(app, dispatcher, max_body_bytes, loopback_only=loopback_only, gate=gate)
 
 
 _API_RE = re.compile(_API_PATH)  # matched against the path without the query, as PathMatches does
@@ -252,8 +258,9 @@ class ApiServer(httputil.HTTPServerConnectionDelegate):
     """
 
     def __init__(self, app: web.Application, dispatcher: Dispatcher, max_body_bytes: int, *,
-                 loopback_only: bool = True) -> None:
+                 loopback_only: bool = True, gate: Callable[[object], str | None] | None = None) -> None:
         self.app = app
+        self.gate = gate
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
         self.loopback_only = loopback_only
@@ -267,6 +274,9 @@ class ApiServer(httputil.HTTPServerConnectionDelegate):
         return self._date[1]
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
+        refused = self.gate(server_conn) if self.gate is not None else None
+        if refused is not None:  # another user's connection (server/peers.py): HTTP 403, whatever it asks
+            return RefusedMessage(request_conn, self.dispatcher.error_body(ErrorCode.OTHER_USER, refused))
         return _ApiMessage(self, server_conn, request_conn)
 
 

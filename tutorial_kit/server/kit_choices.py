@@ -39,6 +39,9 @@ KIT_CHOICES: dict[str, Choice] = {
     "error.foreign_request": Choice(
         12006, "HTTP 403: a request from a web page (Origin of another site, or a non-loopback Host on a loopback server)"
     ),
+    "error.other_user": Choice(
+        12006, "HTTP 403: a connection from another operating-system user's process to a loopback server"
+    ),
     "error.internal": Choice(12009, "FairCom header: internal error; details only in the log"),
     # --- warnings in debugInfo.warnings ---
     "warning.duplicate_key": Choice(12012, "a JSON object repeated a key; the last one wins"),
@@ -68,6 +71,15 @@ KIT_CHOICES: dict[str, Choice] = {
         True, "defaultResponseOptions given to createSession/alterSession replace only the options named"
     ),
     "listservices_tls_needs_token": Choice(True, "listener tls objects are shown only to a valid authToken"),
+    # --- the server process's life and who may reach it (docs/security.md, docs/jupyterhub.md) ---
+    "own_user_only": Choice(
+        True, "a loopback server answers only connections from processes of its own OS user (found in "
+        "/proc/net/tcp, once per connection); `serve --allow-other-users` turns it off",
+    ),
+    "serve_idle_timeout_seconds": Choice(
+        3600, "the lessons' background server stops after this long with no request and no open WebSocket "
+        "(a temporary session's default idleConnectionTimeoutSeconds); the kit starts it again on the next request",
+    ),
 }
 
 

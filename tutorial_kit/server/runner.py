@@ -27,6 +27,7 @@ from .backend import Backend
 from .config import Listener, RunningConfig, load_config
 from .envelope import Dispatcher
 from .kit_choices import choice
+from .lifetime import Lifetime, RunGuard
 from .reproducible import reproducible_from_env
 from .store import Store
 
@@ -59,10 +60,13 @@ class ServerCore:
     """One run of the server on the running asyncio loop."""
 
     def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
-                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None) -> None:
+                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None,
+                 lifetime: Lifetime | None = None, allow_other_users: bool = False) -> None:
         self.home = Path(home)
         self.host = host
         self.port_override = port
+        own_user_only = choice("own_user_only") and not allow_other_users
+        self.guard = RunGuard(self.home, lifetime=lifetime, own_user_only=own_user_only)  # lifetime.py
         self.max_body_bytes = max_body_bytes or choice("max_body_bytes")
         self.env = os.environ if env is None else env
         self.config: RunningConfig | None = None
@@ -74,7 +78,18 @@ class ServerCore:
         self._renderer: asyncio.Handle | None = None
 
     async def start(self) -> None:
-        """Read the configuration, open the store and listen. Raises ConfigFileError or OSError."""
+        """Claim the home, read the configuration, open the store and listen.
+
+        Raises HomeInUseError (another server runs for this home), ConfigFileError or OSError.
+        """
+        self.guard.claim()
+        try:
+            await self._start()
+        except BaseException:
+            self.guard.release()
+            raise
+
+    async def _start(self) -> None:
         self.config = config = load_config(services_path(self.home))  # before touching any data
         reproducible = reproducible_from_env(self.env, self.host)
         if not _is_loopback(self.host):
@@ -99,7 +114,8 @@ class ServerCore:
                 for sock in group:
                     sock.close()
             raise
-        app = make_server(Dispatcher(self.backend), self.max_body_bytes, loopback_only=_is_loopback(self.host))
+        app = make_server(Dispatcher(self.backend), self.max_body_bytes, loopback_only=_is_loopback(self.host),
+                          gate=self.guard.gate(loopback=_is_loopback(self.host)))
         for group, tls in sockets:
             server = httpserver.HTTPServer(app, ssl_options=tls, max_body_size=2**40,
                                            idle_connection_timeout=300, body_timeout=60)
@@ -114,6 +130,7 @@ class ServerCore:
         self._flusher = ioloop.PeriodicCallback(self.backend.flush, flush_ms)
         self._flusher.start()
         self._renderer = asyncio.get_running_loop().call_soon(self._render_loaded)
+        self.guard.started(self.url, self.port or self.https_port or 0, app.app.settings["open_sockets"])
 
     def _render_loaded(self) -> None:
         """Render the permanent sessions loaded at start, a batch per loop turn, between requests."""
@@ -169,6 +186,7 @@ class ServerCore:
         if self.backend is not None:
             self.backend.close()
             self.backend = None
+        self.guard.release()
 
 
 class EmulatorServer:
@@ -180,10 +198,12 @@ class EmulatorServer:
     """
 
     def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
-                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None) -> None:
+                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None,
+                 allow_other_users: bool = False) -> None:
         self.home = Path(home)
         self.host = host
         self._port = port
+        self.allow_other_users = allow_other_users
         self.max_body_bytes = max_body_bytes
         self.env = env
         self._thread: threading.Thread | None = None
@@ -194,7 +214,8 @@ class EmulatorServer:
         if self._thread is not None:
             return self
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
-        core = ServerCore(self.home, host=self.host, port=self._port, max_body_bytes=self.max_body_bytes, env=self.env)
+        core = ServerCore(self.home, host=self.host, port=self._port, max_body_bytes=self.max_body_bytes, env=self.env,
+                          allow_other_users=self.allow_other_users)
         thread = threading.Thread(target=self._run, args=(core, started), name="kit-server", daemon=True)
         thread.start()
         try:
