@@ -110,7 +110,7 @@ def proc_uid(peer: tuple[str, int], local: tuple[str, int], proc_net: Path = _PR
 
 def _who(uid: int) -> str:
     try:
-        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
     except KeyError:
         return f"uid {uid}"
 
@@ -150,11 +150,10 @@ class PeerCheck:
         if uid == self.uid:
             return None
         if uid is None:
-            return ("This server answers only programs of the user who started it, and it could not "
-                    "tell whose program this is. Send the request from your own notebook or terminal.")
-        return (f"This server answers only programs of the user who started it ({_who(self.uid)}); "
-                f"this connection comes from {_who(uid)}. Start your own server: run a lesson's first "
-                "cell, or `tutorial-kit serve`.")
+            return ("This server answers only its own user's programs, and it could not tell whose "
+                    "program this is. Send the request from your own notebook or terminal.")
+        return (f"This server answers only its own user's programs ({_who(self.uid)}); this connection "
+                f"is from {_who(uid)}. Run your own: a lesson's first cell, or `tutorial-kit serve`.")
 
 
 class RefusedMessage(httputil.HTTPMessageDelegate):
