@@ -7,8 +7,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LAB_ARGS ?=
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
+# The hub test's proxy (tests/test_hub.py): configurable-http-proxy from npm, kept inside .venv.
+CHP_VERSION := 5.3.0
+CHP := $(VENV)/hub-proxy/node_modules/.bin/configurable-http-proxy
 
-.PHONY: lab test test-fast outputs bench serve clean help
+.PHONY: lab test test-fast outputs bench serve clean help hub-figures
 
 help:
 	@echo "make lab      start JupyterLab on lesson 1 (LAB_ARGS='--port=9999 --no-browser' passes through)"
@@ -16,6 +19,7 @@ help:
 	@echo "make outputs  re-run every notebook and save its outputs deterministically"
 	@echo "make bench    run the benchmark and print the figures"
 	@echo "make serve    run the embedded server in the foreground"
+	@echo "make hub-figures  measure the kit on a local JupyterHub (root): deploy/figures.json"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +33,10 @@ lab: $(STAMP)
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-test: $(STAMP)
+$(CHP): | $(STAMP)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy configurable-http-proxy@$(CHP_VERSION)
+
+test: $(STAMP) $(CHP)
 	$(PY) -m pytest tests
 	$(PY) -m pytest $(NBVAL) notebooks
 
@@ -38,6 +45,9 @@ test-fast: $(STAMP)
 
 outputs: $(STAMP)
 	$(PY) -m tutorial_kit.notebook_outputs notebooks
+
+hub-figures: $(STAMP) $(CHP)
+	$(PY) tests/hub_figures.py --out deploy/figures.json
 
 bench: $(STAMP)
 	$(PY) -m tutorial_kit.bench --json bench-results.json

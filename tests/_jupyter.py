@@ -28,6 +28,7 @@ class CellResult:
     index: int
     status: str
     errors: list[dict[str, Any]] = field(default_factory=list)
+    stdout: str = ""
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,18 @@ class JupyterClient:
                               headers=self.headers, request_timeout=self.timeout)
         return Kernel(await websocket_connect(request, max_message_size=64 * 1024 * 1024), self.timeout)
 
+    async def notebook_sources(self, path: str) -> list[str]:
+        """The code cells of the notebook at ``path``, as this server holds it."""
+        answer = await self.http.get(f"api/contents/{path}", params={"type": "notebook"})
+        answer.raise_for_status()
+        cells = answer.json()["content"]["cells"]
+        return [c["source"] for c in cells if c["cell_type"] == "code"]
+
+    async def run_code(self, path: str, code: str) -> CellResult:
+        """Run one piece of code in a new kernel for ``path``; the kernel is stopped after it."""
+        (result,) = await self.run_notebook(path, [code])
+        return result
+
     async def run_notebook(self, path: str, sources: list[str]) -> list[CellResult]:
         """Open ``path`` in a new kernel, run ``sources`` in order, stop the kernel; every cell's result."""
         kernel_id = await self.open_notebook(path)
@@ -117,6 +130,7 @@ class Kernel:
                                                 "content": content, "channel": "shell", "buffers": []}))
         status: str | None = None
         errors: list[dict[str, Any]] = []
+        stdout: list[str] = []
         idle = False
         while status is None or not idle:
             raw = await asyncio.wait_for(self.ws.read_message(), self.timeout)
@@ -132,6 +146,8 @@ class Kernel:
                 status = body.get("status", "?")
             elif kind == "error":
                 errors.append({"ename": body.get("ename"), "evalue": body.get("evalue")})
+            elif kind == "stream" and body.get("name") == "stdout":
+                stdout.append(body.get("text", ""))
             elif kind == "status" and body.get("execution_state") == "idle":
                 idle = True
-        return CellResult(index, status, errors)
+        return CellResult(index, status, errors, "".join(stdout))
