@@ -1,7 +1,7 @@
 # JupyterHub configuration of the hub test (tests/test_hub.py) and of `make hub-figures`:
 # every learner a Unix user, LocalProcessSpawner, configurable-http-proxy, all on 127.0.0.1.
 # The test passes ports, paths and the API token in KIT_HUB_TEST (JSON); nothing else is read.
-# Not a production configuration: the dummy authenticator lets anyone in by name.
+# Not a production configuration: the dummy authenticator lets every learner in with one password.
 import json
 import os
 
@@ -20,6 +20,7 @@ c.JupyterHub.pid_file = os.path.join(workdir, "jupyterhub.pid")
 c.JupyterHub.cleanup_servers = True  # the hub stops the learners' servers when it stops
 
 c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = settings["password"]
 c.Authenticator.allowed_users = set(settings["users"])
 
 c.JupyterHub.spawner_class = "localprocess"  # each learner's server runs as that Unix user

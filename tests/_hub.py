@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,11 +145,17 @@ def _copy_repository(target: Path) -> None:
             shutil.copy2(REPO / name, target / name)
 
 
+def release_tag() -> str:
+    """The tag of this version's release (``v`` + pyproject's version): what trainers' links name."""
+    return "v" + tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
 def _git_repository(folder: Path) -> None:
     git = ["git", "-C", str(folder), "-c", "user.name=kit-test", "-c", "user.email=kit-test@localhost"]
     run([*git[:3], "init", "-q", "-b", "main"])
     run([*git, "add", "-A"])
     run([*git, "commit", "-q", "-m", "lessons"])
+    run([*git, "tag", release_tag()])
 
 
 def build_site() -> Site:
@@ -157,6 +164,14 @@ def build_site() -> Site:
     Call :meth:`Site.serve_lessons` to serve the repository, :meth:`Site.close` at the end.
     """
     root = Path(tempfile.mkdtemp(prefix="kit-hub-", dir="/tmp"))
+    try:
+        return _fill_site(root)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def _fill_site(root: Path) -> Site:
     root.chmod(0o755)
     site = Site(root, root / "env", root / "lessons.git")
     work = root / "kit-source"
@@ -252,6 +267,7 @@ class Hub:
     def __init__(self, site: Site, learners: Learners, workdir: Path) -> None:
         self.site, self.learners, self.workdir = site, learners, workdir
         self.token = secrets.token_hex(32)
+        self.password = secrets.token_urlsafe(16)  # every learner's, on the login page (dummy authenticator)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -262,7 +278,7 @@ class Hub:
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings = {"bind_url": self.url, "hub_port": free_port(), "proxy_api_port": free_port(),
                     "proxy": str(CHP), "singleuser": str(self.site.env / "bin" / "jupyterhub-singleuser"),
-                    "users": self.learners.names, "token": self.token, "workdir": str(self.workdir)}
+                    "users": self.learners.names, "token": self.token, "password": self.password, "workdir": str(self.workdir)}
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TUTORIAL_KIT_", "JPY_", "JUPYTER"))}
         env.update(KIT_HUB_TEST=json.dumps(settings), PATH=f"{Path(CHP).parent}:{self.site.env / 'bin'}:{env['PATH']}")
         self.log = open(self.workdir / "hub.log", "wb")  # noqa: SIM115 - closed in stop()
@@ -338,19 +354,22 @@ class Hub:
 # --- per-learner figures -----------------------------------------------------------------------
 
 
-def _smaps_pss_kib(pid: int) -> int:
+def smaps_kib(pid: int, field: str = "Pss") -> int:
+    """``field`` (Pss or Rss) of ``/proc/PID/smaps_rollup`` in KiB, 0 for a process that is gone."""
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
     return 0
 
 
-def memory_mib(uid: int) -> float:
-    """Proportional set size of all of a user's processes, in MiB (shared pages split fairly)."""
-    return sum(_smaps_pss_kib(pid) for pid in processes_of(uid)) / 1024
+def memory_mib(uid: int, field: str = "Pss") -> float:
+    """Memory of all of a user's processes in MiB: PSS (shared pages split fairly between all the
+    processes that map them, so the sum over learners is what the machine needs) or RSS (each
+    process counted whole: what one learner alone would hold)."""
+    return sum(smaps_kib(pid, field) for pid in processes_of(uid)) / 1024
 
 
 def cpu_seconds(uid: int) -> float:

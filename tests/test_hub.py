@@ -93,9 +93,10 @@ def test_three_learners_start_at_once_each_as_their_own_user(running: Running) -
 
 def test_an_nbgitpuller_link_opens_lesson_1_in_each_learners_server(running: Running) -> None:
     async def follow_all() -> list[dict]:
-        return list(await asyncio.gather(*(open_link(client, running.site) for client in running.clients.values())))
+        return list(await asyncio.gather(*(open_link(client, running.site, running.hub.url, running.hub.password) for client in running.clients.values())))
 
     for name, seen in zip(running.clients, running.run(follow_all())):
+        assert seen["landed"] == f"/user/{name}/git-pull", (name, seen)  # the hub sent them to their own server
         assert seen["page"] == 200 and seen["page_opens"], (name, seen)
         assert seen["last_event"].get("phase") == "finished", (name, seen["last_event"])
         assert seen["lab_tree"] == 200 and seen["lesson_1"] == 200, (name, seen)
