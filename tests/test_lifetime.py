@@ -24,7 +24,7 @@ from tutorial_kit import HomeInUseError
 from tutorial_kit.server import EmulatorServer
 from tutorial_kit.server.lifetime import IdleWatch, home_in_use, read_record, read_stopped
 
-from _hardening import ServeProcess
+from _hardening import ServeProcess, write_services
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +48,7 @@ def test_a_second_serve_on_the_same_home_exits_3_naming_the_first(tmp_path: Path
         record = read_record(tmp_path / "run" / "server.json")
         assert record is not None and (record.pid, record.url) == (first.proc.pid, url)
         assert record.home == str(tmp_path.resolve()) and record.owner_pid is None and record.idle_timeout is None
+        assert record.warnings == ()
         second = ServeProcess(tmp_path)
         code, out, err = second.finish()
         assert code == 3 and out == ""
@@ -71,6 +72,18 @@ def test_emulator_server_takes_the_same_lock(tmp_path: Path) -> None:
         server.restart()  # the same process takes the lock again
         assert _ping(server.url) == 0
     assert not home_in_use(tmp_path)
+
+
+def test_the_record_carries_the_servers_start_warnings(tmp_path: Path) -> None:
+    write_services(tmp_path, enablePermanentJsonApiSesions=True)  # misspelled
+    server = ServeProcess(tmp_path)
+    try:
+        server.wait_ready()
+        record = read_record(tmp_path / "run" / "server.json")
+        assert record is not None and len(record.warnings) == 1
+        assert 'unknown property "jsonActionApiDefaults.enablePermanentJsonApiSesions"' in record.warnings[0]
+    finally:
+        server.stop()
 
 
 def test_a_killed_server_leaves_the_home_free(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ The kernel drops the lock when the process ends, however it ends (``kill -9`` in
 Files in ``<home>/run/`` (owner-only):
 
 - ``server.json``: the run's record, written by the run itself once it listens (pid, port, url,
-  home, started_at, owner_pid, idle_timeout, own_user_only), removed when it stops. ServerControl
+  home, started_at, owner_pid, idle_timeout, own_user_only, warnings), removed when it stops. ServerControl
   finds the server there, so a server started by hand is found and used like one it started.
 - ``stopped.json``: how the last run ended (``reason``: ``signal``, ``idle``, ``owner``) and its
   port, so that the kit can start the server again on the same port after it ended by itself.
@@ -67,6 +67,7 @@ class RunRecord:
     owner_pid: int | None = None
     idle_timeout: float | None = None
     own_user_only: bool = True
+    warnings: tuple[str, ...] = ()  # what the server warned about services.json when it started
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunRecord:
@@ -75,7 +76,8 @@ class RunRecord:
         return cls(pid=int(data["pid"]), port=int(data["port"]), url=str(data["url"]), home=str(data["home"]),
                    started_at=str(data["started_at"]), owner_pid=None if owner is None else int(owner),
                    idle_timeout=None if idle is None else float(idle),
-                   own_user_only=bool(data.get("own_user_only", True)))
+                   own_user_only=bool(data.get("own_user_only", True)),
+                   warnings=tuple(str(w) for w in data.get("warnings", ())))
 
 
 def read_record(path: Path) -> RunRecord | None:
@@ -290,13 +292,13 @@ class RunGuard:
 
         return gate
 
-    def started(self, url: str, port: int, open_sockets: Collection[object]) -> None:
+    def started(self, url: str, port: int, open_sockets: Collection[object], warnings: tuple[str, ...] = ()) -> None:
         """Write the run's record and start its watchers (on the running loop)."""
         life = self.lifetime
         self._record = RunRecord(
             pid=os.getpid(), port=port, url=url, home=str(self.home), started_at=_now(),
             owner_pid=life.owner_pid if life else None, idle_timeout=life.idle_timeout if life else None,
-            own_user_only=self._peers is not None,
+            own_user_only=self._peers is not None, warnings=tuple(warnings),
         )
         replace_file(self._record_path, json.dumps(asdict(self._record), indent=2) + "\n")
         (run_folder(self.home) / "stopped.json").unlink(missing_ok=True)

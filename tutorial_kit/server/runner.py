@@ -130,7 +130,7 @@ class ServerCore:
         self._flusher = ioloop.PeriodicCallback(self.backend.flush, flush_ms)
         self._flusher.start()
         self._renderer = asyncio.get_running_loop().call_soon(self._render_loaded)
-        self.guard.started(self.url, self.port or self.https_port or 0, app.app.settings["open_sockets"])
+        self.guard.started(self.url, self.port or self.https_port or 0, app.app.settings["open_sockets"], config.warnings)
 
     def _render_loaded(self) -> None:
         """Render the permanent sessions loaded at start, a batch per loop turn, between requests."""
