@@ -28,8 +28,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m tutorial_kit.jupyter_settings install $(VENV)
 	@touch $(STAMP)
 
+# JupyterLab's root is the repository (the file browser shows server-home/config/services.json);
+# lesson 1 opens first. The venv's bin/ is on PATH, so JupyterLab's terminal has `tutorial-kit`.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/01-start-here.ipynb $(LAB_ARGS)
+	@$(PY) -m tutorial_kit.jupyter_settings install $(VENV) >/dev/null
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
+		notebooks/01-start-here.ipynb $(LAB_ARGS)
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 

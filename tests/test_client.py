@@ -192,10 +192,19 @@ def test_delete_session_forgets_only_the_client_own_token(client: KitClient, fak
          {"defaultApi": "db", "description": "x"}),
         ("list_services", (), {}, "listServices", None),
         ("create_account", ("bob", "pw1"), {"description": "Bob"}, "createAccount",
-         {"username": "bob", "password": "pw1", "description": "Bob"}),
-        ("alter_account", ("pw2",), {"username": "bob"}, "alterAccount", {"password": "pw2", "username": "bob"}),
-        ("drop_account", ("bob",), {}, "dropAccount", {"username": "bob"}),
+         {"username": "bob", "password": "pw1", "accountDescription": "Bob"}),
+        ("create_account", ("bob",), {"lockout_after_n_failed_attempts": 5, "disableDatetime": "2026-12-31"},
+         "createAccount", {"username": "bob", "lockoutAfterNFailedAttempts": 5, "disableDatetime": "2026-12-31"}),
+        ("alter_account", ("pw2",), {"username": "bob"}, "alterAccount", {"username": "bob", "password": "pw2"}),
+        ("alter_account", (), {"username": "bob", "description": "B"}, "alterAccount",
+         {"username": "bob", "accountDescription": "B"}),
+        ("alter_account", ("pw2",), {}, "alterAccount", {"username": "ADMIN", "password": "pw2"}),  # its own
+        ("drop_account", ("bob",), {}, "dropAccounts", {"usernames": ["bob"]}),
+        ("drop_accounts", (["bob", "carol"],), {}, "dropAccounts", {"usernames": ["bob", "carol"]}),
         ("list_accounts", (), {}, "listAccounts", None),
+        ("list_accounts", ("adm",), {}, "listAccounts", {"partialNames": ["adm"]}),
+        ("describe_accounts", (), {}, "describeAccounts", None),
+        ("describe_accounts", ("bob",), {}, "describeAccounts", {"usernames": ["bob"]}),
     ],
 )
 def test_convenience_methods_send_their_action(client: KitClient, fake: FakeServer, method: str, args: tuple,
@@ -221,6 +230,8 @@ def test_alter_account_of_own_account_updates_the_client_password(client: KitCli
     assert client.password == "new-password"
     client.alter_account("other", username="bob")
     assert client.password == "new-password"
+    with pytest.raises(KitUsageError):  # FairCom's alterAccount names its account: a token alone has no name
+        client.with_token("API-KEY-abcdef0123").alter_account("x")
 
 
 def test_with_token_view_shares_the_pool_and_has_no_credentials(client: KitClient, fake: FakeServer) -> None:

@@ -127,7 +127,7 @@ def remote_https(tmp_path: Path, clean_env: dict[str, str]) -> Iterator[tuple[st
     https = next(item for item in config["listeners"] if item["protocol"] == "https")
     https.update(enabled=True, port=0)
     services.write_text(json.dumps(config, indent=2))
-    pem = home / https["tls"]["serverCertificateFilename"]
+    pem = home / https["tls"]["certificateFilename"]
     pem.parent.mkdir(parents=True, exist_ok=True)
     ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(pem))
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))

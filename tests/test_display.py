@@ -155,6 +155,9 @@ def test_reproducible_mode_masks_ports_and_pids(monkeypatch: pytest.MonkeyPatch)
         "message": "see https://localhost:PORT/api and ws://127.0.0.1:PORT/api"}
     envelope = {"errorCode": 0, "errorMessage": f"served at {URL}", "result": {}}
     assert "http://127.0.0.1:PORT/api" in repr(Response(envelope, request=None, url=URL))
+    # listServices writes ports as strings, as FairCom's example does: those are masked too
+    assert mask_for_display({"listeners": [{"port": "54321"}, {"port": "8443"}]}, url=URL) == {
+        "listeners": [{"port": "PORT"}, {"port": "8443"}]}
 
 
 def test_reproducible_mode_reads_only_the_value_1() -> None:

@@ -36,8 +36,11 @@ STRING_TYPES = {"string", "digit-string", "true-string"}
 #: the kinds of param, and which of VALUES have the right type for each
 RIGHT_TYPE: dict[str, set[str]] = {
     "string": STRING_TYPES,
-    "int": {"zero", "int", "negative"},  # -1 has the right type; its range is tested below
-    "bool": {"true", "false"},
+    # -1 has the right type (its range is tested below); "7" and "true" are taken, with a warning, as
+    # FairCom's own examples send them (sources: action.createSession, fact.json_action_api_defaults)
+    "int": {"zero", "int", "negative", "digit-string"},
+    "bool": {"true", "false", "true-string"},
+    "date": set(),  # an account's enableDatetime/disableDatetime: a date string, which none of VALUES is
     "object": {"object", "full-object"},
     "string-list": {"array", "string-array"},
     "fixed": set(),  # alterSession's username/password/permanentSession: no value is accepted
@@ -45,7 +48,7 @@ RIGHT_TYPE: dict[str, set[str]] = {
 SETTINGS_PARAMS = {
     "description": "string", "defaultApi": "string", "defaultDebug": "string", "defaultDatabaseName": "string",
     "defaultOwnerName": "string", "defaultBinaryFormat": "string", "defaultVariantFormat": "string",
-    "defaultResponseOptions": "object", "idleConnectionTimeoutSeconds": "int", "idleCursorTimeoutSeconds": "int",
+    "defaultStringFormat": "string", "defaultFixedLengthCharFormat": "string", "defaultResponseOptions": "object", "idleConnectionTimeoutSeconds": "int", "idleCursorTimeoutSeconds": "int",
 }
 #: action -> (valid params to start from, {param: kind}, params where null means "not given")
 ACTION_TABLE: dict[str, tuple[dict[str, Any], dict[str, str], set[str]]] = {
@@ -53,9 +56,18 @@ ACTION_TABLE: dict[str, tuple[dict[str, Any], dict[str, str], set[str]]] = {
                       {"username": "string", "password": "string", "permanentSession": "bool", **SETTINGS_PARAMS}, set()),
     "alterSession": ({}, {**SETTINGS_PARAMS, "username": "fixed", "password": "fixed", "permanentSession": "fixed"}, set()),
     "createAccount": ({"username": "typo-check", "password": "pw"},
-                      {"username": "string", "password": "string", "description": "string"}, set()),
-    "alterAccount": ({"password": "ADMIN"}, {"password": "string", "username": "string"}, {"username"}),
-    "dropAccount": ({"username": "nobody"}, {"username": "string"}, set()),
+                      {"username": "string", "password": "string", "accountDescription": "string",
+                       "enableDatetime": "date", "disableDatetime": "date", "lockoutAfterNFailedAttempts": "int",
+                       "memoryRule": "string"},
+                      {"username", "password", "accountDescription", "enableDatetime", "disableDatetime",
+                       "lockoutAfterNFailedAttempts", "memoryRule"}),  # FairCom: omitted or null is the default
+    "alterAccount": ({"username": "ADMIN"}, {"password": "string", "username": "string", "accountDescription": "string",
+                                             "disableDatetime": "date", "maxDaysBeforePasswordMustChange": "int"},
+                     {"username", "password", "accountDescription", "disableDatetime", "maxDaysBeforePasswordMustChange"}),
+    "dropAccount": ({"username": "nobody"}, {"username": "string"}, {"username"}),
+    "dropAccounts": ({}, {"usernames": "string-list"}, {"usernames"}),
+    "listAccounts": ({}, {"partialNames": "string-list"}, {"partialNames"}),
+    "describeAccounts": ({}, {"usernames": "string-list"}, {"usernames"}),
     "describeSessions": ({}, {"authTokens": "string-list"}, {"authTokens"}),
     "listSessions": ({}, {"usernameFilter": "string-list"}, {"usernameFilter"}),
 }
@@ -74,7 +86,8 @@ def wrong_type_cases() -> list[Any]:
             cases.append(pytest.param(action, base, param, {n: (param, v) for n, v in wrong.items()},
                                       id=f"{action}.{param}"))
     for action in ("createSession", "alterSession"):
-        for option in ("binaryFormat", "dataFormat", "numberFormat", "variantFormat"):
+        for option in ("binaryFormat", "dataFormat", "numberFormat", "variantFormat", "stringFormat",
+                       "fixedLengthCharFormat"):
             wrong = {name: ("defaultResponseOptions", {option: value})
                      for name, value in VALUES.items() if name not in STRING_TYPES}
             cases.append(pytest.param(action, ACTION_TABLE[action][0], f"defaultResponseOptions.{option}", wrong,
@@ -170,7 +183,9 @@ def test_the_sessions_used_by_the_wrong_type_table_are_unchanged(ask: Ask, alter
     session = ask({"action": "describeSessions", "authToken": altered, "debug": "none",
                    "params": {"authTokens": [altered]}})["result"]["sessions"][0]
     assert session["description"] == "" and session["idleConnectionTimeoutSeconds"] == 3600
-    assert session["defaultResponseOptions"] == {"binaryFormat": "hex", "dataFormat": "objects", "numberFormat": "number"}
+    assert session["defaultResponseOptions"] == {"binaryFormat": "hex", "variantFormat": "json", "dataFormat": "objects",
+                                                 "numberFormat": "number", "stringFormat": "json",
+                                                 "fixedLengthCharFormat": "sql", "includeBookmarks": False}
     accounts = ask({"action": "listAccounts", "authToken": altered, "debug": "none"})["result"]["accounts"]
     assert [a["username"] for a in accounts] == ["ADMIN"]
 
@@ -181,7 +196,7 @@ ENVELOPE_TABLE: dict[str, tuple[str, set[str]]] = {
     "authToken": ("string", STRING_TYPES | {"null"}),
     "params": ("object", {"object", "full-object", "null"}),
     "apiVersion": ("string", STRING_TYPES),
-    "debug": ("string", STRING_TYPES),
+    "debug": ("string", STRING_TYPES | {"null"}),  # FairCom: null is the same as "none"
     "responseOptions": ("object", {"object", "full-object", "null"}),
     "api": ("string", STRING_TYPES | {"null"}),
 }
@@ -206,9 +221,9 @@ def test_every_envelope_property_with_each_wrong_type(ask: Ask, prop: str) -> No
         ("createSession", {"password": "ADMIN"}, "username"),
         ("createSession", {"username": "ADMIN"}, "password"),
         ("createAccount", {"password": "pw"}, "username"),
-        ("createAccount", {"username": "someone"}, "password"),
-        ("alterAccount", {"username": "ADMIN"}, "password"),
-        ("dropAccount", {}, "username"),
+        ("alterAccount", {"password": "pw"}, "username"),  # FairCom's alterAccount names the account it changes
+        ("alterAccount", {"username": None}, "username"),  # null is "not given"
+        ("createAccount", {"username": None, "password": "pw"}, "username"),
     ],
 )
 def test_every_required_param_missing_is_12025(ask: Ask, admin: str, action: str, params: dict[str, Any],
@@ -218,7 +233,8 @@ def test_every_required_param_missing_is_12025(ask: Ask, admin: str, action: str
 
 
 @pytest.mark.parametrize("action", ["describeSessions", "listSessions", "alterSession", "deleteSession",
-                                    "createAccount", "alterAccount", "dropAccount", "listAccounts"])
+                                    "createAccount", "alterAccount", "dropAccount", "dropAccounts", "listAccounts",
+                                    "describeAccounts"])
 def test_every_action_that_needs_a_token_without_one_is_12025(ask: Ask, action: str) -> None:
     expect_error(ask({"action": action, "params": {}}), 12025, '"authToken"', "createSession")
 
@@ -235,11 +251,12 @@ def test_every_action_that_needs_a_token_without_one_is_12025(ask: Ask, action: 
         ("alterSession", {"defaultOwnerName": "o" * 65}, "defaultOwnerName", 64),
         ("createAccount", {"username": "u" * 32, "password": "pw"}, "username", 31),
         ("createAccount", {"username": "🔑" * 8, "password": "pw"}, "username", 31),  # 8 characters, 32 bytes
-        ("createAccount", {"username": "someone", "password": "p" * 1025}, "password", 1024),
-        ("createAccount", {"username": "someone", "password": "pw", "description": "x" * 65_501}, "description", 65_500),
-        ("alterAccount", {"password": "p" * 1025}, "password", 1024),
-        ("alterAccount", {"username": "u" * 32, "password": "pw"}, "username", 31),
-        ("dropAccount", {"username": "u" * 32}, "username", 31),
+        ("createAccount", {"username": "someone", "password": "p" * 257}, "password", 256),
+        ("createAccount", {"username": "someone", "accountDescription": "x" * 65_501}, "accountDescription", 65_500),
+        ("alterAccount", {"username": "ADMIN", "password": "p" * 257}, "password", 256),
+        ("alterAccount", {"username": "u" * 65, "password": "pw"}, "username", 64),
+        ("dropAccount", {"username": "u" * 65}, "username", 64),
+        ("dropAccounts", {"usernames": ["u" * 65]}, "usernames[0]", 64),
     ],
 )
 def test_every_limited_string_over_its_limit_is_12034(ask: Ask, altered: str, action: str, params: dict[str, Any],
@@ -254,8 +271,8 @@ def test_every_limited_string_over_its_limit_is_12034(ask: Ask, altered: str, ac
         ("createSession", {"username": "ADMIN", "password": "ADMIN", "defaultDatabaseName": ""}, "defaultDatabaseName"),
         ("alterSession", {"defaultOwnerName": ""}, "defaultOwnerName"),
         ("createAccount", {"username": "", "password": "pw"}, "username"),
-        ("createAccount", {"username": "someone", "password": ""}, "password"),
-        ("alterAccount", {"password": ""}, "password"),
+        ("alterAccount", {"username": ""}, "username"),
+        ("dropAccounts", {"usernames": [""]}, "usernames[0]"),
     ],
 )
 def test_empty_strings_where_one_character_is_needed_are_12012(ask: Ask, altered: str, action: str,
@@ -269,9 +286,13 @@ def test_null_means_not_given_for_the_optional_lists_and_alter_accounts_username
     assert described["errorCode"] == 0 and len(described["result"]["sessions"]) >= 1
     listed = ask({"action": "listSessions", "authToken": admin, "debug": "none", "params": {"usernameFilter": None}})
     assert listed["errorCode"] == 0 and len(listed["result"]["sessions"]) >= 1
-    own = ask({"action": "alterAccount", "authToken": admin, "debug": "none",
-               "params": {"username": None, "password": "ADMIN"}})  # the caller's own password, unchanged
-    assert own["errorCode"] == 0 and own["result"] == {"username": "ADMIN"}
+    for prop in ("partialNames", "usernames"):
+        action = "listAccounts" if prop == "partialNames" else "describeAccounts"
+        answer = ask({"action": action, "authToken": admin, "debug": "none", "params": {prop: None}})
+        assert answer["errorCode"] == 0 and answer["result"]["accounts"], answer
+    # alterAccount's username names the account to change (FairCom): null is "missing", not "my own"
+    own = ask({"action": "alterAccount", "authToken": admin, "debug": "none", "params": {"username": None}})
+    assert own["errorCode"] == 12025 and '"username"' in own["errorMessage"]
 
 
 # --- huge numbers -------------------------------------------------------------------------------
@@ -360,7 +381,7 @@ def test_unicode_descriptions_round_trip_exactly(ask: Ask, text: str, raw_utf8: 
                        "params": {"description": text[::-1]}}, raw_utf8=raw_utf8)
         assert altered["result"]["description"] == text[::-1]
         listed = ask({"action": "listSessions", "authToken": token, "debug": "max"})
-        assert {"authToken": token, "username": "ADMIN", "description": text[::-1]} in listed["result"]["sessions"]
+        assert {"username": "ADMIN", "description": text[::-1], "authToken": token} in listed["result"]["sessions"]
         assert listed["debugInfo"]["request"]["authToken"] == token
     finally:
         ask({"action": "deleteSession", "authToken": token})
@@ -373,9 +394,9 @@ USERNAMES = ["🔑user", "مستخدم", "Zoë-Ŋ", "a\u0000b", "\u202eRTL", "�
 def test_unicode_usernames_and_passwords_round_trip(ask: Ask, admin: str, username: str) -> None:
     password = f"pw-\u0000-{username}-🔒"
     created = ask({"action": "createAccount", "authToken": admin, "debug": "none",
-                   "params": {"username": username, "password": password, "description": UNICODE_TEXTS["rtl"]}},
+                   "params": {"username": username, "password": password, "accountDescription": UNICODE_TEXTS["rtl"]}},
                   raw_utf8=True)
-    assert created["errorCode"] == 0 and created["result"] == {"username": username, "description": UNICODE_TEXTS["rtl"]}
+    assert created["errorCode"] == 0 and created["result"] == {}
     try:
         for typed in {username, username.upper(), username.lower()}:  # names ignore case, in every script
             session = _login(ask, typed, password)
@@ -384,7 +405,7 @@ def test_unicode_usernames_and_passwords_round_trip(ask: Ask, admin: str, userna
         wrong = ask({"action": "createSession", "params": {"username": username, "password": password.replace("\u0000", "")}})
         assert wrong["errorCode"] == 12033  # the NUL inside the password counts
         accounts = ask({"action": "listAccounts", "authToken": admin, "debug": "none"})["result"]["accounts"]
-        assert {"username": username, "description": UNICODE_TEXTS["rtl"]} in accounts
+        assert (username, UNICODE_TEXTS["rtl"]) in [(a["username"], a["accountDescription"]) for a in accounts]
     finally:
         dropped = ask({"action": "dropAccount", "authToken": admin, "params": {"username": username}})
         assert dropped["errorCode"] == 0, dropped
@@ -471,7 +492,8 @@ def test_repeated_keys_inside_settings_objects(ask: Ask) -> None:
     assert answer["errorCode"] == 0, answer
     result = answer["result"]
     assert result["description"] == "last"
-    assert result["defaultResponseOptions"] == {"binaryFormat": "hex", "dataFormat": "objects", "numberFormat": "string"}
+    assert {k: result["defaultResponseOptions"][k] for k in ("binaryFormat", "dataFormat", "numberFormat")} == {
+        "binaryFormat": "hex", "dataFormat": "objects", "numberFormat": "string"}
     warned = _duplicate_warnings(answer)
     assert any('"dataFormat"' in m for m in warned) and any('"description"' in m for m in warned)
     ask({"action": "deleteSession", "authToken": answer["authToken"]})

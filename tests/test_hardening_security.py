@@ -159,7 +159,7 @@ def test_password_hashes_are_scrypt_with_the_documented_parameters_and_no_plaint
                                 "params": {"username": name, "password": secrets_used[name]}})
         assert made["errorCode"] == 0, made
     assert ask(own_server, {"action": "alterAccount", "authToken": admin,
-                            "params": {"password": secrets_used["ADMIN"]}})["errorCode"] == 0
+                            "params": {"username": "ADMIN", "password": secrets_used["ADMIN"]}})["errorCode"] == 0
     login(own_server, "alice", secrets_used["alice"], permanentSession=True)
     # with the server running (recent pages still in the -wal file) and after it stopped
     _assert_nowhere(_all_bytes_under(tmp_path), secrets_used["alice"])
@@ -290,7 +290,8 @@ def test_debug_logs_never_hold_a_password_or_a_whole_token(own_server: EmulatorS
             return answer
 
         admin = call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})["authToken"]
-        assert call({"action": "alterAccount", "authToken": admin, "params": {"password": admin_pw}})["errorCode"] == 0
+        assert call({"action": "alterAccount", "authToken": admin,
+                     "params": {"username": "ADMIN", "password": admin_pw}})["errorCode"] == 0
         assert call({"action": "createAccount", "authToken": admin, "debug": "max",
                      "params": {"username": "bob", "password": bob_pw}})["errorCode"] == 0
         key = call({"action": "createSession", "debug": "max",

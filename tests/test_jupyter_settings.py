@@ -13,6 +13,7 @@ from tutorial_kit.jupyter_settings import LEARNER_OVERRIDES, install, main, merg
 
 NOTIFICATION = "@jupyterlab/apputils-extension:notification"
 EXTENSIONS = "@jupyterlab/extensionmanager-extension:plugin"
+DOCUMENTS = "@jupyterlab/docmanager-extension:plugin"
 
 
 def _read(path: Path) -> dict:
@@ -26,7 +27,9 @@ def test_install_writes_the_learner_settings_into_a_fresh_prefix(tmp_path: Path)
     data = _read(result.path)
     assert data[NOTIFICATION] == {"fetchNews": "false", "checkForUpdates": False}
     assert data[EXTENSIONS] == {"enabled": False}
-    assert set(result.changed) == {f"{NOTIFICATION}:fetchNews", f"{NOTIFICATION}:checkForUpdates", f"{EXTENSIONS}:enabled"}
+    assert data[DOCUMENTS] == {"defaultViewers": {"json": "Editor"}}, "services.json opens in the editor"
+    assert set(result.changed) == {f"{NOTIFICATION}:fetchNews", f"{NOTIFICATION}:checkForUpdates",
+                                   f"{EXTENSIONS}:enabled", f"{DOCUMENTS}:defaultViewers"}
     assert result.path.read_text(encoding="utf-8").endswith("}\n")
 
 

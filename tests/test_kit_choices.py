@@ -57,4 +57,34 @@ def test_listservices_tls_visibility_follows_the_table(tmp_path: Path, monkeypat
         assert "tls" not in hidden
         monkeypatch.setitem(KIT_CHOICES, "listservices_tls_needs_token", Choice(False, "test"))
         shown = _post(srv.url, {"action": "listServices"})["result"]["listeners"][1]
-        assert shown["tls"] == {"serverCertificateFilename": "./web/fccert.pem"}
+        assert shown["tls"] == {"certificateFilename": "./web/fccert.pem"}
+
+
+@pytest.mark.parametrize("ends", [True, False])
+def test_a_new_password_ending_the_other_sessions_follows_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ends: bool
+) -> None:
+    monkeypatch.setitem(KIT_CHOICES, "password_change_ends_sessions", Choice(ends, "test"))
+    with EmulatorServer(tmp_path, port=0) as srv:
+        login = {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}}
+        first, second = _post(srv.url, login)["authToken"], _post(srv.url, login)["authToken"]
+        changed = _post(srv.url, {"action": "alterAccount", "authToken": first,
+                                  "params": {"username": "ADMIN", "password": "new-pw"}})
+        assert changed["errorCode"] == 0, changed
+        assert _post(srv.url, {"action": "pingSession", "authToken": second})["errorCode"] == (12031 if ends else 0)
+
+
+def test_account_rows_read_at_each_request_follow_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with EmulatorServer(tmp_path, port=0) as srv:
+        admin = _post(srv.url, {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})["authToken"]
+        _post(srv.url, {"action": "createAccount", "authToken": admin, "params": {"username": "bob", "password": "pw"}})
+        bob = _post(srv.url, {"action": "createSession", "params": {"username": "bob", "password": "pw"}})["authToken"]
+        assert _post(srv.url, {"action": "listAccounts", "authToken": bob})["errorCode"] == 12030
+        monkeypatch.setitem(KIT_CHOICES, "list_accounts_admin_only", Choice(False, "test"))
+        assert _post(srv.url, {"action": "listAccounts", "authToken": bob})["errorCode"] == 0
+        monkeypatch.setitem(KIT_CHOICES, "describe_accounts_result_key", Choice("items", "test"))
+        monkeypatch.setitem(KIT_CHOICES, "admin_role_names", Choice(("admin", "everything"), "test"))
+        described = _post(srv.url, {"action": "describeAccounts", "authToken": admin})["result"]
+        assert described["items"][0]["roleNames"] == ["admin", "everything"]
+        monkeypatch.setitem(KIT_CHOICES, "api_null_is_default", Choice(False, "test"))
+        assert _post(srv.url, {"api": None, "action": "pingSession"})["errorCode"] == 12013

@@ -83,11 +83,36 @@ def test_unknown_api_and_missing_action() -> None:
 
 
 @pytest.mark.parametrize("action", ["describeSessions", "listSessions", "alterSession", "deleteSession",
-                                    "createAccount", "alterAccount", "dropAccount", "listAccounts"])
+                                    "createAccount", "alterAccount", "dropAccount", "dropAccounts", "listAccounts",
+                                    "describeAccounts"])
 def test_actions_that_need_a_token(action: str) -> None:
-    warning = by_code(lint_request({"action": action}), "missing-auth-token")
+    params = {"username": "ADMIN"} if action == "alterAccount" else {}
+    warning = by_code(lint_request({"action": action, "params": params}), "missing-auth-token")
     assert f'{action} needs an "authToken"' in warning.message
-    assert codes(lint_request({"action": action, "authToken": ""})) == ["missing-auth-token"]
+    assert codes(lint_request({"action": action, "authToken": "", "params": params})) == ["missing-auth-token"]
+
+
+def test_faircoms_account_shapes() -> None:
+    token = "t" * 20
+    warning = by_code(lint_request({"action": "alterAccount", "authToken": token, "params": {"password": "x"}}),
+                      "missing-username")
+    assert "12025" in warning.message and "the account to change" in warning.message
+    renamed = lint_request({"action": "createAccount", "authToken": token,
+                            "params": {"username": "a", "description": "d"}})
+    assert '"accountDescription"' in by_code(renamed, "account-property").message
+    assert '"usernames"' in by_code(lint_request({"action": "dropAccounts", "authToken": token,
+                                                  "params": {"username": "a"}}), "account-property").message
+    assert lint_request({"api": "", "action": "createAccount", "authToken": token,
+                         "params": {"username": "a", "accountDescription": "d", "lockoutAfterNFailedAttempts": 3}}) == []
+    numbers = lint_request({"action": "createAccount", "authToken": token,
+                            "params": {"username": "a", "lockoutAfterNFailedAttempts": "3"}})
+    assert "takes the string with a warning" in by_code(numbers, "string-number").message
+
+
+def test_documented_actions_the_kit_does_not_emulate() -> None:
+    warning = by_code(lint_request({"action": "cloneAccount", "authToken": "t" * 20}), "not-emulated")
+    assert "FairCom documents" in warning.message and "12008" in warning.message
+    assert "unknown-action" not in codes(lint_request({"action": "manageService"}))
 
 
 @pytest.mark.parametrize("action", ["createSession", "pingSession", "listServices"])

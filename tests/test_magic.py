@@ -207,3 +207,25 @@ def test_returned_response_displays_through_ipython(ip: InteractiveShell, kit: K
     assert data["text/plain"].startswith("createSession: errorCode 0 (success)")
     assert "errorCode 0" in data["text/html"]
     assert PASSWORD not in json.dumps(data)
+
+
+def test_http_shows_the_request_as_plain_http_and_no_send_sends_nothing(ip: InteractiveShell, kit: KitClient,
+                                                                        fake: FakeServer) -> None:
+    login, _ = run(ip, "--save login", CREATE)
+    sent = len(fake.raw)
+    ping = '{"api": "admin", "action": "pingSession", "authToken": "replaceWithAuthTokenFromCreateSession"}'
+    response, shown = run(ip, "--fill --http --no-send", ping)
+    assert response is None and len(fake.raw) == sent, "--no-send sends nothing"
+    plain = next(text for text in shown if text.startswith("The same request as plain HTTP"))
+    assert "login.auth_token" in plain and '"$LOGIN_AUTH_TOKEN"' in plain and login.auth_token not in plain
+    response, shown = run(ip, "--fill --http", ping)
+    assert response.ok and len(fake.raw) == sent + 1
+
+
+def test_a_token_variable_not_made_yet_names_its_step(ip: InteractiveShell, kit: KitClient) -> None:
+    get_magics(ip).step_names = {"api_key": "Step 2: the request that works"}
+    try:
+        with pytest.raises(UsageError, match="api_key is made in Step 2: the request that works"):
+            ip.run_cell_magic("jsonaction", "--token api_key", '{"api": "admin", "action": "pingSession"}')
+    finally:
+        get_magics(ip).step_names = {}

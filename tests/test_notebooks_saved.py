@@ -87,3 +87,59 @@ def test_images_referenced_by_lessons_exist() -> None:
 def test_readme_badge_matches_the_lessons() -> None:
     readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
     assert BINDER_URL in readme
+
+
+def _markdown(path: Path) -> str:
+    return "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_no_picture_comes_from_the_internet(path: Path) -> None:
+    """A running JupyterLab may be offline: every image is a file of the repository."""
+    for cell in _cells(path):
+        text = _source(cell) + json.dumps(cell.get("outputs", []))
+        assert not re.search(r"!\[[^\]]*\]\(https?:", text), f"{path.name}: an image from the internet"
+        assert not re.search(r"<img[^>]+src=[\"']https?:", text), f"{path.name}: an <img> from the internet"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_markers_say_whose_behaviour_in_one_consistent_form(path: Path) -> None:
+    from tutorial_kit.lessons.markers import FAIRCOM_MARK, kit_choice_marker, kit_row_of, markers_in
+
+    lines = markers_in(_markdown(path))
+    assert lines, f"{path.name} says nowhere whose behaviour it shows"
+    for line in lines:
+        row = kit_row_of(line)
+        if row is not None:
+            assert line == kit_choice_marker(row), f"{path.name}: write the marker as kit_choice_marker({row!r})"
+        else:
+            assert line.startswith(FAIRCOM_MARK + " [") and "](https://docs.faircom.com/" in line, line
+    assert not re.search(r"Kit's choice(?!\*\*)", _markdown(path).replace("**Kit's choice**", "")), \
+        "a kit's choice is marked only by the marker line"
+
+
+@pytest.mark.parametrize("info", LESSONS, ids=lambda i: i.filename)
+def test_every_step_a_name_comes_from_is_a_heading_of_the_lesson(info) -> None:
+    headings = {line[3:].strip() for line in _markdown(NOTEBOOKS / info.filename).splitlines() if line.startswith("## ")}
+    for name, step in info.steps.items():
+        assert step in headings, f"{info.filename}: {name} is said to come from {step!r}, which is no heading"
+    code = "\n".join(_source(c) for c in _cells(NOTEBOOKS / info.filename) if c["cell_type"] == "code")
+    for name, description in info.keys.items():
+        assert f'"{description}"' in code, f"{info.filename}: no cell makes a session described {description!r}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_saved_progress_and_panels_say_run_this_cell(path: Path) -> None:
+    for cell in _cells(path):
+        source = _source(cell)
+        texts = [o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", [])]
+        text = "".join("".join(t) for t in texts)
+        if source.strip() == "lesson.progress()" or source.startswith("kit.panels."):
+            assert "run this cell to see" in text, f"{path.name}: {source!r} saved someone's state"
+        assert "Course progress: " not in text or "run this cell to see your progress" in text
+
+
+def test_lessons_link_to_services_json_in_jupyterlab() -> None:
+    for number in (1, 2, 6):
+        text = _markdown(NOTEBOOKS / LESSONS[number - 1].filename)
+        assert "(../server-home/config/services.json)" in text, f"lesson {number} links the file it asks to open"

@@ -160,7 +160,7 @@ def test_table_without_a_session_says_so_and_offers_to_log_in(server: EmulatorSe
 
 
 def test_table_lists_sessions_and_revokes_a_permanent_one(permanent_on: EmulatorServer, client: KitClient) -> None:
-    key = client.create_session(permanent=True).auth_token
+    key = client.create_session(permanent=True, description="ci key").auth_token
     client.create_session()  # the client now uses a temporary session
     table = panels.sessions_table(client)
     assert len(table.rows) == 2 and table.error_html.value == ""
@@ -169,14 +169,21 @@ def test_table_lists_sessions_and_revokes_a_permanent_one(permanent_on: Emulator
     assert permanent.permanent and not permanent.own and "kit-row-permanent" in permanent.box._dom_classes
     cells = [c.value for c in permanent.cells]
     assert f"{key[:4]}…" in cells[0] and key not in widget_texts(table)
-    assert "ADMIN" in cells[1] and "permanent" in cells[2] and "never expires" in cells[3]
-    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", cells[4])
+    assert "ADMIN" in cells[1] and "ci key" in cells[2] and "permanent" in cells[3] and "never expires" in cells[4]
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", cells[5])
     temporary = next(row for row in table.rows if row.token != key)
-    assert temporary.own and "this client" in temporary.cells[1].value and "temporary" in temporary.cells[2].value
-    assert re.search(r">\d+ s<", temporary.cells[3].value)
+    assert temporary.own and "this client" in temporary.cells[1].value and "temporary" in temporary.cells[3].value
+    assert "(none)" in temporary.cells[2].value
+    assert re.search(r">\d+ s<", temporary.cells[4].value)
     assert repr(table) == "<SessionsTable: 2 session(s), 1 permanent>"
     assert ping(permanent_on.url, key) == 0
+    permanent.revoke_button.click()  # asks first: nothing is sent yet
+    assert permanent.asking and ping(permanent_on.url, key) == 0
+    assert "cannot be brought back" in table.message_html.value
+    permanent.cancel_button.click()
+    assert not permanent.asking and ping(permanent_on.url, key) == 0 and "kept" in table.message_html.value
     permanent.revoke_button.click()
+    permanent.confirm_button.click()
     assert table.error_html.value == ""
     assert ping(permanent_on.url, key) == 12031
     assert [row.token for row in table.rows] == [temporary.token]
@@ -190,6 +197,7 @@ def test_revoking_the_clients_own_session_leaves_it_without_one(server: Emulator
     table = panels.sessions_table(client)
     own = table.rows[0]
     own.revoke_button.click()
+    own.confirm_button.click()
     assert client.auth_token is None and table.rows == [] and ping(server.url, own.token) == 12031
     message = text_of(table.message_html.value)
     assert "client's own session" in message and "create a session first" in message
@@ -210,7 +218,10 @@ def test_refresh_after_the_session_ended_shows_the_error_code(server: EmulatorSe
 
 def test_playground_loads_templates_and_lints_before_sending(server: EmulatorServer, client: KitClient) -> None:
     play = panels.playground(client)
-    assert json.loads(play.request_text.value)["action"] == "createSession"
+    assert json.loads(play.request_text.value)["action"] == "pingSession"  # changes nothing on the server
+    play.action_dropdown.value = "createSession"
+    params = json.loads(play.request_text.value)["params"]
+    assert "permanentSession" not in params, "a new API key only when the learner asks for one"
     assert "no warnings" in play.lint_html.value  # CHANGE will be filled from the client
     play.fill_checkbox.value = False
     assert "CHANGE" in play.lint_html.value and play.warnings
@@ -224,8 +235,7 @@ def test_playground_loads_templates_and_lints_before_sending(server: EmulatorSer
 
 
 def test_playground_sends_with_placeholders_filled(server: EmulatorServer, client: KitClient) -> None:
-    play = panels.playground(client)
-    play.request_text.value = play.request_text.value.replace("true", "false")  # a temporary session
+    play = panels.playground(client, "createSession")
     play.send_button.click()
     assert play.error_html.value == "" and play.last_response is not None and play.last_response.ok
     assert client.auth_token  # the client keeps the token createSession gave it
@@ -381,8 +391,8 @@ def test_two_runs_give_the_same_text_plain(tmp_path: Path, monkeypatch: pytest.M
     texts = [data["text/plain"] for data in first]
     assert texts == [data["text/plain"] for data in second]
     assert texts == [
-        "<ServerPanel: running, flag file=true running=true>",
-        "<SessionPanel: username 'ADMIN', permanent not ticked>",
-        "<SessionsTable: 2 session(s), 1 permanent>",
-        "<Playground: createSession, 0 lint warnings>",
+        "<ServerPanel: run this cell to see the panel>",
+        "<SessionPanel: run this cell to see the panel>",
+        "<SessionsTable: run this cell to see the panel>",
+        "<Playground: run this cell to see the panel>",
     ]

@@ -26,16 +26,19 @@ from conftest import strict_json
 Post = Callable[..., tuple[int, Any]]
 FLAG = "enablePermanentJsonApiSessions"
 
-#: The contract's session object keys, in order (section 4; the seed's describeSessions example).
+#: The contract's session object keys, in order (section 4, revision 2: FairCom's newest createSession page).
 SESSION_KEYS = [
     "authToken", "username", "description", "defaultDatabaseName", "defaultOwnerName",
-    "defaultBinaryFormat", "defaultVariantFormat", "defaultResponseOptions",
-    "idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds", "defaultApi", "defaultDebug",
-    "transformBufferInitialBytes", "permanentSession", "sessionStartTimestamp",
+    "defaultBinaryFormat", "defaultVariantFormat", "defaultStringFormat", "defaultFixedLengthCharFormat",
+    "defaultResponseOptions", "idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds", "defaultApi",
+    "defaultDebug", "transformBufferInitialBytes", "permanentSession", "sessionStartTimestamp",
     "sessionLastAccessedTimestamp", "defaultRetentionPolicy", "defaultRetentionUnit",
-    "defaultRetentionPeriod", "hostname", "hostUuid", "hostIpAddresses", "hostServerNamePort",
-    "hostSQLPort",
+    "defaultRetentionPeriod", "serverVersion", "hostname", "hostUuid", "hostIpAddresses",
+    "hostServerNamePort", "hostSQLPort",
 ]
+#: every documented response option, FairCom's defaults under the seed's jsonActionApiDefaults
+FULL_OPTIONS = {"binaryFormat": "hex", "variantFormat": "json", "dataFormat": "objects", "numberFormat": "number",
+                "stringFormat": "json", "fixedLengthCharFormat": "sql", "includeBookmarks": False}
 TOKEN = re.compile(r"[A-Za-z0-9]{64}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -218,11 +221,12 @@ def test_debug_none_is_compact_and_has_no_debug_info(shared: EmulatorServer, cli
     assert response.text == '{"result":{},"errorCode":0,"errorMessage":""}'
 
 
-def test_debug_min_is_compact_without_the_request_copy(shared: EmulatorServer, client: httpx.Client) -> None:
+def test_debug_min_is_pretty_without_the_request_copy(shared: EmulatorServer, client: httpx.Client) -> None:
+    # FairCom: the answer is pretty-printed unless debug is "none" (sources: fact.debug_modes)
     for debug in ("min", "MIN", "Min"):
         response = raw(client, shared.url, {"action": "pingSession", "debug": debug})
         answer = strict_json(response.content)
-        assert response.text == json.dumps(answer, separators=(",", ":"))
+        assert response.text == json.dumps(answer, indent=2)
         assert list(answer["debugInfo"]) == ["serverSuppliedValues", "errorData", "warnings"]
         assert answer["debugInfo"]["serverSuppliedValues"] == {"api": "admin", "apiVersion": "1.0"}
         assert answer["debugInfo"]["errorData"] == {} and answer["debugInfo"]["warnings"] == []
@@ -266,9 +270,15 @@ def test_debug_default_is_the_servers_and_then_the_sessions(ask: Callable[..., d
         ok(ask({"action": "deleteSession", "authToken": token}))
 
 
-@pytest.mark.parametrize("debug", ["verbose", "", 1, None, True, ["max"]])
+@pytest.mark.parametrize("debug", ["verbose", "", 1, True, ["max"]])
 def test_an_unknown_debug_value_is_12012(ask: Callable[..., dict[str, Any]], debug: Any) -> None:
     err(ask({"action": "pingSession", "debug": debug}), 12012, "debug", '"maxOnError"')
+
+
+def test_debug_null_is_none(shared: EmulatorServer, client: httpx.Client) -> None:
+    # FairCom: "none" is the same as leaving debug out or setting it to null (sources: fact.debug_modes)
+    response = raw(client, shared.url, {"action": "pingSession", "debug": None})
+    assert response.text == '{"result":{},"errorCode":0,"errorMessage":""}'
 
 
 def test_passwords_are_masked_in_the_request_copy(shared: EmulatorServer, client: httpx.Client, admin_token: str) -> None:
@@ -318,7 +328,10 @@ def test_api_defaults_to_admin_and_other_apis_are_12013(ask: Callable[..., dict[
     answer = ok(ask({"api": "admin", "action": "pingSession", "debug": "max"}))
     assert "api" not in answer["debugInfo"]["serverSuppliedValues"]
     ok(ask({"api": "ADMIN", "action": "pingSession"}))
-    for api in ("db", "hub", "", 5, ["admin"]):
+    for default in ("", None):  # FairCom's default api is "", which is the admin api here
+        answer = ok(ask({"api": default, "action": "pingSession", "debug": "max"}))
+        assert answer["debugInfo"]["serverSuppliedValues"]["api"] == "admin"
+    for api in ("db", "hub", 5, ["admin"]):
         err(ask({"api": api, "action": "pingSession"}), 12013, '"admin"')
 
 
@@ -388,10 +401,27 @@ def test_the_seeds_create_session_example_names_password_and_warns_about_the_dup
     assert answer["debugInfo"]["request"]["params"] == {"username": "CHANGE", "permanentSession": True}
 
 
+def test_string_booleans_and_numbers_are_taken_with_a_warning(ask: Callable[..., dict[str, Any]]) -> None:
+    # FairCom's own examples send "permanentSession": "true" (sources: action.createSession)
+    login = {"username": "ADMIN", "password": "ADMIN"}
+    refused = ask({"action": "createSession", "debug": "max", "params": {**login, "permanentSession": "true"}})
+    err(refused, 12006, "enablePermanentJsonApiSessions")  # taken as true: the flag is off in this home
+    assert any("JSON boolean" in w["message"] and w["code"] == 12012 for w in warnings_of(refused))
+    answer = ok(ask({"action": "createSession", "debug": "max",
+                     "params": {**login, "permanentSession": "False", "idleConnectionTimeoutSeconds": "60",
+                                "defaultResponseOptions": {"includeBookmarks": "true"}}}))
+    messages = [w["message"] for w in warnings_of(answer)]
+    assert any('"False": taken as the JSON boolean false' in m for m in messages)
+    assert any('"60": taken as the number 60' in m and "JSON number" in m for m in messages)
+    assert answer["result"]["idleConnectionTimeoutSeconds"] == 60
+    assert answer["result"]["defaultResponseOptions"]["includeBookmarks"] is True
+    ok(ask({"action": "deleteSession", "authToken": answer["authToken"]}))
+
+
 def test_12012_and_12034_for_settings(ask: Callable[..., dict[str, Any]]) -> None:
     login = {"username": "ADMIN", "password": "ADMIN"}
-    err(ask({"action": "createSession", "params": {**login, "permanentSession": "true"}}), 12012,
-        "permanentSession", "true without quotes")
+    err(ask({"action": "createSession", "params": {**login, "permanentSession": "yes"}}), 12012,
+        "permanentSession", "true or false")
     err(ask({"action": "createSession", "params": {**login, "defaultApi": "sql"}}), 12012, "defaultApi", '"hub"')
     err(ask({"action": "createSession", "params": {**login, "idleConnectionTimeoutSeconds": -5}}), 12012,
         "idleConnectionTimeoutSeconds")
@@ -445,45 +475,82 @@ def test_12030_admin_rights(call: Post, server: EmulatorServer, login: Callable[
     ok(call({"action": "createAccount", "authToken": admin, "params": {"username": "bob", "password": "pw-b"}})[1])
     alice = login(server, "ALICE", "pw-a")
     for action, params in (("createAccount", {"username": "carol", "password": "x"}),
-                           ("dropAccount", {"username": "bob"}), ("listAccounts", {}),
+                           ("dropAccount", {"username": "bob"}), ("dropAccounts", {"usernames": ["bob"]}),
+                           ("listAccounts", {}),
                            ("alterAccount", {"username": "bob", "password": "x"}),
-                           ("alterAccount", {"username": "nobody", "password": "x"})):
+                           ("alterAccount", {"username": "nobody", "password": "x"}),  # no hint that it does not exist
+                           ("alterAccount", {"username": "alice", "lockoutAfterNFailedAttempts": 0}),
+                           ("alterAccount", {"username": "alice", "disableDatetime": ""})):
         err(call({"action": action, "authToken": alice, "params": params})[1], 12030, "administrator", "ADMIN")
     # nothing changed: bob still logs in with his password
     login(server, "bob", "pw-b")
+    # describeAccounts: one's own account by default; others' names are left out with a warning
+    own = ok(call({"action": "describeAccounts", "authToken": alice})[1])["result"]["accounts"]
+    assert [a["username"] for a in own] == ["alice"]
+    answer = ok(call({"action": "describeAccounts", "authToken": alice, "debug": "max",
+                      "params": {"usernames": ["bob", "ALICE"]}})[1])
+    assert [a["username"] for a in answer["result"]["accounts"]] == ["alice"]
+    assert [w["message"] for w in warnings_of(answer)] == ["usernames[0] matches no account you may see"]
 
 
 def test_accounts_create_list_alter_drop(call: Post, server: EmulatorServer, login: Callable[..., str]) -> None:
+    # FairCom's account actions (sources: action.createAccount, action.listAccounts, ...)
     admin = login(server)
     answer = ok(call({"action": "createAccount", "authToken": admin,
-                      "params": {"username": "Alice", "password": "pw-a", "description": "learner"}})[1])
-    assert answer["result"] == {"username": "Alice", "description": "learner"}
+                      "params": {"username": "Alice", "password": "pw-a", "accountDescription": "learner"}})[1])
+    assert answer["result"] == {}
     for name in ("alice", "ALICE", "admin"):
         err(call({"action": "createAccount", "authToken": admin, "params": {"username": name, "password": "x"}})[1],
             12020, name)
     err(call({"action": "createAccount", "authToken": admin, "params": {"username": "x" * 32, "password": "x"}})[1], 12034)
-    err(call({"action": "createAccount", "authToken": admin, "params": {"username": "carol"}})[1], 12025, '"password"')
     err(call({"action": "createAccount", "authToken": admin, "params": {"password": "x"}})[1], 12025, '"username"')
+    err(call({"action": "createAccount", "authToken": admin,
+              "params": {"username": "carol", "password": "p" * 257}})[1], 12034, "password", "256")
+    # the password is optional (default ""): such an account logs in with an empty password, and a warning says so
+    answer = ok(call({"action": "createAccount", "authToken": admin, "debug": "max", "params": {"username": "carol"}})[1])
+    assert any("empty password" in w["message"] for w in warnings_of(answer))
+    login(server, "carol", "")
     accounts = ok(call({"action": "listAccounts", "authToken": admin})[1])["result"]["accounts"]
-    assert [a["username"] for a in accounts] == ["ADMIN", "Alice"]
-    assert accounts[1] == {"username": "Alice", "description": "learner"}
+    assert [a["username"] for a in accounts] == ["ADMIN", "Alice", "carol"]
+    assert list(accounts[1]) == ["username", "accountDescription", "lockoutAfterNFailedAttempts",
+                                 "maxDaysBeforePasswordMustChange", "maxMinutesBeforeNextLogin", "memoryLimit",
+                                 "memoryRule", "roleNames", "lastPasswordChange"]
+    assert accounts[1]["accountDescription"] == "learner" and accounts[1]["roleNames"] == []
+    assert accounts[0]["roleNames"] == ["ADMIN"]
+    partial = ok(call({"action": "listAccounts", "authToken": admin, "params": {"partialNames": ["AL", "adm"]}})[1])
+    assert [a["username"] for a in partial["result"]["accounts"]] == ["ADMIN", "Alice"]
+    for empty in ([], None):
+        every = ok(call({"action": "listAccounts", "authToken": admin, "params": {"partialNames": empty}})[1])
+        assert len(every["result"]["accounts"]) == 3
 
-    # an account changes its own password; the admin changes another's
+    # alterAccount names its target: an account changes its own password, the admin anyone's
     alice = login(server, "alice", "pw-a")
-    assert ok(call({"action": "alterAccount", "authToken": alice, "params": {"password": "pw-a2"}})[1])["result"] == {"username": "Alice"}
+    assert ok(call({"action": "alterAccount", "authToken": alice,
+                    "params": {"username": "alice", "password": "pw-a2"}})[1])["result"] == {}
     err(call({"action": "createSession", "params": {"username": "alice", "password": "pw-a"}})[1], 12033)
     login(server, "alice", "pw-a2")
     ok(call({"action": "alterAccount", "authToken": admin, "params": {"username": "ALICE", "password": "pw-a3"}})[1])
     login(server, "Alice", "pw-a3")
     err(call({"action": "alterAccount", "authToken": admin, "params": {"username": "nobody", "password": "x"}})[1], 12012, "nobody")
-    err(call({"action": "alterAccount", "authToken": admin, "params": {}})[1], 12025, '"password"')
+    err(call({"action": "alterAccount", "authToken": admin, "params": {"password": "x"}})[1], 12025, '"username"')
+    # FairCom's minimal alterAccount names only the account: nothing changes
+    ok(call({"action": "alterAccount", "authToken": admin, "params": {"username": "Alice"}})[1])
+    login(server, "Alice", "pw-a3")
+    ok(call({"action": "alterAccount", "authToken": admin,
+             "params": {"username": "Alice", "accountDescription": "renamed"}})[1])
+    described = ok(call({"action": "describeAccounts", "authToken": admin, "params": {"usernames": ["alice"]}})[1])
+    assert described["result"]["accounts"][0]["accountDescription"] == "renamed"
 
-    err(call({"action": "dropAccount", "authToken": admin, "params": {"username": "admin"}})[1], 12012, "ADMIN")
-    err(call({"action": "dropAccount", "authToken": admin, "params": {"username": "nobody"}})[1], 12012, "nobody")
-    err(call({"action": "dropAccount", "authToken": admin})[1], 12025, '"username"')
-    assert ok(call({"action": "dropAccount", "authToken": admin, "params": {"username": "aLiCe"}})[1])["result"] == {"username": "Alice"}
+    # dropAccounts (and dropAccount): ADMIN cannot go; a missing name is FairCom's documented warning
+    err(call({"action": "dropAccounts", "authToken": admin, "params": {"usernames": ["carol", "admin"]}})[1], 12012, "ADMIN")
+    login(server, "carol", "")  # nothing was dropped
+    answer = ok(call({"action": "dropAccounts", "authToken": admin, "debug": "max",
+                      "params": {"usernames": ["carol", "nobody"]}})[1])
+    assert warnings_of(answer) == [{"code": 101, "message": "Not able to remove account [NOBODY] - ISAM error [0]"}]
+    assert ok(call({"action": "dropAccount", "authToken": admin, "params": {"username": "aLiCe"}})[1])["result"] == {}
     err(call({"action": "pingSession", "authToken": alice})[1], 12031)
     err(call({"action": "createSession", "params": {"username": "alice", "password": "pw-a3"}})[1], 12033)
+    assert ok(call({"action": "dropAccounts", "authToken": admin})[1])["result"] == {}  # usernames defaults to []
     ok(call({"action": "pingSession", "authToken": admin})[1])
 
 
@@ -564,8 +631,8 @@ def test_the_session_object(ask: Callable[..., dict[str, Any]]) -> None:
         assert session["username"] == "ADMIN"
         expected = {
             "description": "", "defaultDatabaseName": "faircom", "defaultOwnerName": "admin",
-            "defaultBinaryFormat": "hex", "defaultVariantFormat": "json",
-            "defaultResponseOptions": {"binaryFormat": "hex", "dataFormat": "objects", "numberFormat": "number"},
+            "defaultBinaryFormat": "hex", "defaultVariantFormat": "json", "defaultStringFormat": "json",
+            "defaultFixedLengthCharFormat": "sql", "defaultResponseOptions": FULL_OPTIONS,
             "idleConnectionTimeoutSeconds": 3600, "idleCursorTimeoutSeconds": 600, "defaultApi": "hub",
             "defaultDebug": "max", "transformBufferInitialBytes": 0, "permanentSession": False,
             "defaultRetentionPolicy": "autoPurge", "defaultRetentionUnit": "week", "defaultRetentionPeriod": 4,
@@ -573,6 +640,8 @@ def test_the_session_object(ask: Callable[..., dict[str, Any]]) -> None:
             "hostSQLPort": 6597,
         }
         assert {k: session[k] for k in expected} == expected
+        assert list(session["defaultResponseOptions"]) == list(FULL_OPTIONS)
+        assert "tutorial kit" in session["serverVersion"] and "not a FairCom server" in session["serverVersion"]
         assert UUID.fullmatch(session["hostUuid"])
         for key in ("sessionStartTimestamp", "sessionLastAccessedTimestamp"):
             assert TIMESTAMP.fullmatch(session[key])
@@ -593,7 +662,7 @@ def test_settings_given_at_create_session_are_used(ask: Callable[..., dict[str, 
         session = answer["result"]
         expected = {k: v for k, v in params.items() if k not in ("username", "password")}
         # response options given replace only those options; the rest come from the defaults
-        expected["defaultResponseOptions"] = {"binaryFormat": "hex", "dataFormat": "arrays", "numberFormat": "number"}
+        expected["defaultResponseOptions"] = {**FULL_OPTIONS, "dataFormat": "arrays"}
         assert {k: session[k] for k in expected} == expected
         assert warnings_of(answer) == []
         unknown = ok(ask({"action": "createSession", "debug": "max",
@@ -640,21 +709,24 @@ def test_describe_and_list_sessions_visibility_and_order(call: Post, server: Emu
     hidden = describe(alice, authTokens=[admin1, alice])
     assert [s["authToken"] for s in hidden["result"]["sessions"]] == [alice]
     assert len(warnings_of(hidden)) == 1 and admin1 not in json.dumps(hidden["debugInfo"]["warnings"])
-    assert describe(admin1, authTokens=[])["result"] == {"sessions": []}
+    # FairCom documents authTokens' default as []: an empty array is no filter
+    assert [s["authToken"] for s in describe(admin1, authTokens=[])["result"]["sessions"]] == [admin1, alice, admin2]
     err(call({"action": "describeSessions", "authToken": admin1, "params": {"authTokens": [1]}})[1], 12012, "authTokens")
 
     def list_sessions(token: str, **params: Any) -> list[dict[str, Any]]:
         return ok(call({"action": "listSessions", "authToken": token, "params": params})[1])["result"]["sessions"]
 
-    assert list_sessions(admin2) == [
-        {"authToken": admin1, "username": "ADMIN", "description": "first"},
-        {"authToken": alice, "username": "alice", "description": "alice's"},
-        {"authToken": admin2, "username": "ADMIN", "description": "third"},
+    sessions = list_sessions(admin2)
+    assert sessions == [
+        {"username": "ADMIN", "description": "first", "authToken": admin1},
+        {"username": "alice", "description": "alice's", "authToken": alice},
+        {"username": "ADMIN", "description": "third", "authToken": admin2},
     ]
+    assert list(sessions[0]) == ["username", "description", "authToken"]  # the newest FairCom page's order
     assert [s["authToken"] for s in list_sessions(alice)] == [alice]
     assert [s["authToken"] for s in list_sessions(admin1, usernameFilter=["ALICE"])] == [alice]
     assert [s["authToken"] for s in list_sessions(admin1, usernameFilter=["admin"])] == [admin1, admin2]
-    assert list_sessions(admin1, usernameFilter=[]) == []
+    assert len(list_sessions(admin1, usernameFilter=[])) == 3  # the documented default []: no filter
     assert list_sessions(alice, usernameFilter=["ADMIN"]) == []
     err(call({"action": "listSessions", "authToken": admin1, "params": {"usernameFilter": "ADMIN"}})[1], 12012, "usernameFilter")
 
@@ -668,7 +740,7 @@ def test_alter_session(call: Post, server: EmulatorServer, login: Callable[..., 
     session = answer["result"]
     assert list(session) == SESSION_KEYS and session["authToken"] == token
     assert (session["description"], session["defaultDebug"], session["idleConnectionTimeoutSeconds"]) == ("changed", "none", 30)
-    assert session["defaultResponseOptions"] == {"binaryFormat": "hex", "dataFormat": "objects", "numberFormat": "string"}
+    assert session["defaultResponseOptions"] == {**FULL_OPTIONS, "numberFormat": "string"}
     described = ok(call({"action": "describeSessions", "authToken": token})[1])
     assert "debugInfo" not in described  # the session's defaultDebug is now none
     assert described["result"]["sessions"][0]["description"] == "changed"
@@ -711,7 +783,7 @@ def test_list_services(call: Post, server: EmulatorServer, login: Callable[..., 
     assert FLAG not in answer["result"]["jsonActionApiDefaults"]
     token = login(server)
     shown = ok(call({"action": "listServices", "authToken": token})[1])["result"]["listeners"]
-    assert shown[1]["tls"] == {"serverCertificateFilename": "./web/fccert.pem"}
+    assert shown[1]["tls"] == {"certificateFilename": "./web/fccert.pem"}
     err(call({"action": "listServices", "authToken": "bogus"})[1], 12031)
 
 
@@ -824,9 +896,35 @@ def test_a_broken_services_json_stops_the_start_and_leaves_the_data(home: Path, 
         ok(post(srv, {"action": "pingSession", "authToken": key})[1])
 
 
+def test_an_https_listener_without_its_certificate_file_is_not_served_beside_http(
+        home: Path, caplog: pytest.LogCaptureFixture, post: Post) -> None:
+    EmulatorServer(home, port=0).start().stop()
+    data = json.loads(services_path(home).read_text())
+    data["listeners"][1].update(enabled=True, port=0)
+    services_path(home).write_text(json.dumps(data, indent=2))
+    with caplog.at_level(logging.WARNING), EmulatorServer(home, port=0) as srv:
+        assert srv.https_url is None
+        listeners = ok(post(srv, {"action": "listServices"})[1])["result"]["listeners"]
+        assert [(item["serviceName"], item["enabled"], item["port"]) for item in listeners] == [
+            ("http8080", True, str(srv.port)), ("https8443", False, "0")]
+    notes = [r.getMessage() for r in caplog.records if "not served" in r.getMessage()]
+    assert len(notes) == 1 and "https8443" in notes[0] and "fccert.pem does not exist" in notes[0]
+
+
+def test_numeric_strings_in_services_json_are_taken_with_a_warning(
+        home: Path, set_defaults: Callable[..., None], caplog: pytest.LogCaptureFixture, post: Post) -> None:
+    # FairCom's own jsonActionApiDefaults sample has "defaultRetentionPeriod": "4" (sources: fact.json_action_api_defaults)
+    EmulatorServer(home, port=0).start().stop()
+    set_defaults(home, defaultRetentionPeriod="4", maxJsonApiSessionsPerUsername="50")
+    with caplog.at_level(logging.WARNING), EmulatorServer(home, port=0) as srv:
+        defaults = ok(post(srv, {"action": "listServices"})[1])["result"]["jsonActionApiDefaults"]
+        assert defaults["defaultRetentionPeriod"] == 4 and defaults["maxJsonApiSessionsPerUsername"] == 50
+    assert any('"4": taken as the number 4' in r.getMessage() for r in caplog.records)
+
+
 def test_a_wrong_type_in_services_json_names_the_property(home: Path, set_defaults: Callable[..., None]) -> None:
     EmulatorServer(home, port=0).start().stop()
-    set_defaults(home, maxJsonApiSessionsPerUsername="50")
+    set_defaults(home, maxJsonApiSessionsPerUsername="fifty")
     with pytest.raises(ConfigFileError) as info:
         EmulatorServer(home, port=0).start()
     assert info.value.property_path == "jsonActionApiDefaults.maxJsonApiSessionsPerUsername"
@@ -950,6 +1048,7 @@ def test_https_listener_with_a_certificate(home: Path, tmp_path_factory: pytest.
 def test_a_missing_certificate_stops_the_start_and_releases_the_port(home: Path) -> None:
     EmulatorServer(home, port=0).start().stop()
     data = json.loads(services_path(home).read_text())
+    data["listeners"][0].update(enabled=False)  # https is then the only listener: its certificate must be there
     data["listeners"][1].update(enabled=True, port=0)
     services_path(home).write_text(json.dumps(data, indent=2))
     probe = socket.socket()
@@ -958,7 +1057,7 @@ def test_a_missing_certificate_stops_the_start_and_releases_the_port(home: Path)
     probe.close()
     with pytest.raises(ConfigFileError) as info:
         EmulatorServer(home, port=port).start()
-    assert info.value.property_path == "listeners[1].tls.serverCertificateFilename"
+    assert info.value.property_path == "listeners[1].tls.certificateFilename"
     assert "fccert.pem" in str(info.value) and "private key" in str(info.value)
     again = socket.socket()  # the failed start left nothing bound, even while its error is alive
     try:

@@ -153,7 +153,7 @@ def test_provision_creates_accounts_that_learners_can_log_in_with(srv: EmulatorS
         assert len(_login(srv.url, account.username, account.password)) == 64
     with KitClient(srv.url) as client:
         client.create_session("ADMIN", "ADMIN")
-        accounts = {a["username"]: a["description"] for a in client.list_accounts().result["accounts"]}
+        accounts = {a["username"]: a["accountDescription"] for a in client.list_accounts().result["accounts"]}
         client.delete_session()
     assert accounts["learner02"] == "room B"
     admins = [s for s in _admin_sessions(srv.url) if s["username"] == "ADMIN"]

@@ -61,9 +61,30 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ip: Any) -> None:
     """``%load_ext tutorial_kit``: register the ``%%jsonaction`` cell magic."""
+    from .error_paragraph import install
     from .magic import load_ipython_extension as load
 
     load(ip)
+    install(ip)
+
+
+def _in_a_notebook() -> None:
+    """Under a running IPython, show the kit's errors as one paragraph from the first cell on.
+
+    IPython is never imported here: only a process that already runs it (a kernel) is changed.
+    """
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    shell = sys.modules["IPython"].get_ipython()
+    if shell is not None:
+        from .error_paragraph import install
+
+        install(shell)
+
+
+_in_a_notebook()
 
 
 def unload_ipython_extension(ip: Any) -> None:

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FLAG", "ServerStatus", "differing_keys"]
+__all__ = ["FLAG", "ServerStatus", "differing_keys", "warning_text"]
 
 FLAG = "enablePermanentJsonApiSessions"
 _STOPPED = {"idle": "it stopped by itself after a time without requests",
             "owner": "it stopped when the Jupyter server that started it ended"}
 _PORT = re.compile(r"^(\w+://[^/:]+):\d+")
+_UNKNOWN = re.compile(r'unknown property "(?:jsonActionApiDefaults\.)?([^"]+)"')
+
+
+def warning_text(warning: str) -> str:
+    """A start warning without the file's path, with "did you mean ...?" for a misspelled setting."""
+    _, sep, rest = warning.partition("services.json: ")
+    text = rest if sep else warning
+    match = _UNKNOWN.search(text)
+    if match:
+        from .server.config import SEED_DEFAULTS
+
+        close = difflib.get_close_matches(match.group(1), [FLAG, *SEED_DEFAULTS], n=1, cutoff=0.8)
+        if close:
+            text += f" (did you mean {close[0]}?)"
+    return text
 
 
 def differing_keys(file: dict[str, Any] | None, running: dict[str, Any] | None) -> tuple[str, ...]:
@@ -52,6 +68,7 @@ class ServerStatus:
     file_error: str | None = None
     remote: bool = False
     username: str | None = None
+    start_warnings: tuple[str, ...] = ()  # what the running server warned about services.json
     reproducible: bool = field(default=False, compare=False)
     owner_pid: int | None = None
     idle_timeout: float | None = None
@@ -101,6 +118,9 @@ class ServerStatus:
             ]
         elif self.running and self.file_defaults is not None and self.running_defaults is not None:
             lines.append("the running server uses what services.json says (no restart needed)")
+        if self.running and self.start_warnings:
+            lines.append("the server warned when it started:")
+            lines += [f"  - services.json: {warning_text(w)}" for w in self.start_warnings]
         return lines
 
     def _lifetime_line(self) -> list[str]:

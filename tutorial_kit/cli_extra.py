@@ -25,8 +25,11 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the extra sub-commands to the ``tutorial-kit`` parser."""
+    from . import cli_server
+
     _register_accounts(commands)
     _register_room(commands)
+    cli_server.register(commands)
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +54,7 @@ def _register_accounts(commands: argparse._SubParsersAction) -> None:  # type: i
     create.add_argument("--prefix", default="learner", help="start of the generated names (default learner)")
     create.add_argument("--names", type=Path, default=None, help="file of usernames, one a line (instead of --prefix)")
     create.add_argument("--roster", type=Path, required=True, help="CSV file to write (mode 0600)")
-    create.add_argument("--description", default=None, help="description stored with each account")
+    create.add_argument("--description", default=None, help="accountDescription stored with each account")
     create.add_argument("--existing", choices=("fail", "skip", "reset"), default="fail",
                         help="a name that is taken: stop (default), skip it, or reset its password")
     create.add_argument("--force", action="store_true", help="replace an existing roster file")

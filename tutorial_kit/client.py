@@ -97,6 +97,7 @@ class KitClient:
         self.username = username
         self._password = password
         self.auth_token = auth_token
+        self._session_user: str | None = None  # the account of the last session createSession gave this client
         self.verify = verify
         self.timeout = timeout
         self.debug = debug
@@ -122,7 +123,7 @@ class KitClient:
             raise KitUsageError("with_token() needs a non-empty token string")
         view = object.__new__(KitClient)
         view.__dict__.update(self.__dict__)
-        view.username, view._password, view.auth_token = None, None, token
+        view.username, view._password, view.auth_token, view._session_user = None, None, token, None
         view._owns_http, view._closed = False, False
         return view
 
@@ -231,6 +232,8 @@ class KitClient:
             return
         if action.lower() == "createsession" and response.auth_token:
             self.auth_token = response.auth_token
+            result = response.result if isinstance(response.result, dict) else {}
+            self._session_user = result.get("username") if isinstance(result.get("username"), str) else None
         elif action.lower() == "deletesession" and isinstance(request, dict):
             if request.get("authToken") and request.get("authToken") == self.auth_token:
                 self.auth_token = None
@@ -315,32 +318,73 @@ class KitClient:
         return self._action("listServices", None, check)
 
     def create_account(
-        self, username: str, password: str, *, description: str | None = None, check: bool = True
+        self, username: str, password: str | None = None, *, description: str | None = None, check: bool = True,
+        **properties: Any,
     ) -> Response:
-        """``createAccount`` (administrator only): a new account for a workshop participant."""
-        params: dict[str, Any] = {"username": username, "password": password}
+        """``createAccount`` (administrator only), in FairCom's shape.
+
+        ``password`` may be left out (FairCom's default is ``""``: the account then logs in with an
+        empty password). ``description`` is sent as FairCom's ``accountDescription``. ``properties``
+        are FairCom's account properties, in their names or in snake_case
+        (``lockout_after_n_failed_attempts=5``, ``disable_datetime="2026-12-31"``).
+        """
+        params: dict[str, Any] = {"username": username}
+        if password is not None:
+            params["password"] = password
         if description is not None:
-            params["description"] = description
+            params["accountDescription"] = description
+        params.update({_camel(k): v for k, v in properties.items()})
         return self._action("createAccount", params, check)
 
-    def alter_account(self, password: str, *, username: str | None = None, check: bool = True) -> Response:
-        """``alterAccount``: set a new password (of ``username``: administrator only).
+    def alter_account(
+        self, password: str | None = None, *, username: str | None = None, description: str | None = None,
+        check: bool = True, **properties: Any,
+    ) -> Response:
+        """``alterAccount``: change an account (``username``; default: this client's, or its session's, account).
 
-        When the password changed is this client's own, the client logs in with the new one.
+        FairCom's alterAccount names the account it changes, so ``username`` is always sent. What is
+        not given is not changed. Changing another account, or one's own dates, lockout or limits,
+        needs the administrator. When the password changed is this client's own, the client logs in
+        with the new one from then on (the server ends the account's other sessions).
         """
-        params: dict[str, Any] = {"password": password}
-        if username is not None:
-            params["username"] = username
+        target = username if username is not None else (self.username or self._session_user)
+        if target is None:
+            raise KitUsageError("alter_account() needs username= (the account to change): this client has no username")
+        params: dict[str, Any] = {"username": target}
+        if password is not None:
+            params["password"] = password
+        if description is not None:
+            params["accountDescription"] = description
+        params.update({_camel(k): v for k, v in properties.items()})
         response = self._action("alterAccount", params, check)
-        own = username is None or (self.username is not None and username.upper() == self.username.upper())
-        if response.ok and own and self._password is not None:
+        mine = self.username or self._session_user
+        own = mine is not None and target.upper() == mine.upper()
+        if response.ok and own and password is not None and self._password is not None:
             self._password = password
         return response
 
-    def drop_account(self, username: str, *, check: bool = True) -> Response:
-        """``dropAccount`` (administrator only): remove an account and end all of its sessions."""
-        return self._action("dropAccount", {"username": username}, check)
+    def drop_accounts(self, usernames: str | list[str], *, check: bool = True) -> Response:
+        """``dropAccounts`` (administrator only): remove accounts and end all of their sessions.
 
-    def list_accounts(self, *, check: bool = True) -> Response:
-        """``listAccounts`` (administrator only): every account's username and description."""
-        return self._action("listAccounts", None, check)
+        A name no account has is not an error: FairCom answers success with a warning.
+        """
+        names = [usernames] if isinstance(usernames, str) else list(usernames)
+        return self._action("dropAccounts", {"usernames": names}, check)
+
+    def drop_account(self, username: str, *, check: bool = True) -> Response:
+        """Drop one account (``dropAccounts`` with one name)."""
+        return self.drop_accounts([username], check=check)
+
+    def list_accounts(self, partial_names: str | list[str] | None = None, *, check: bool = True) -> Response:
+        """``listAccounts`` (administrator only): the accounts, or those whose names start with ``partial_names``."""
+        if partial_names is None:
+            return self._action("listAccounts", None, check)
+        names = [partial_names] if isinstance(partial_names, str) else list(partial_names)
+        return self._action("listAccounts", {"partialNames": names}, check)
+
+    def describe_accounts(self, usernames: str | list[str] | None = None, *, check: bool = True) -> Response:
+        """``describeAccounts``: the named accounts (the administrator: any), or this session's own."""
+        if usernames is None:
+            return self._action("describeAccounts", None, check)
+        names = [usernames] if isinstance(usernames, str) else list(usernames)
+        return self._action("describeAccounts", {"usernames": names}, check)

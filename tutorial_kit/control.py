@@ -307,6 +307,7 @@ class ServerControl:
             file_defaults=file_defaults,
             restart_keys=differing_keys(file_defaults, running_defaults),
             file_error=file_error,
+            start_warnings=state.warnings if state is not None else (),
             reproducible=self.reproducible,
             owner_pid=state.owner_pid if state is not None else None,
             idle_timeout=state.idle_timeout if state is not None else None,

@@ -46,6 +46,7 @@ _FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13p
 _MONO = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px"
 _OK_BADGE = "background:#d1e7dd;color:#0f5132;border:1px solid #0f5132"
 _ERR_BADGE = "background:#f8d7da;color:#842029;border:1px solid #842029"
+_PLAIN_BADGE = "background:#e9ecef;color:#41464b;border:1px solid #adb5bd"
 _BADGE = "display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;{colors}"
 _CELL = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top"
 
@@ -84,6 +85,8 @@ def _mask(value: Any, key: str | None, tokens: set[str], reproducible: bool, por
     if isinstance(value, list):
         return [_mask(v, key, tokens, reproducible, port) for v in value]
     if isinstance(value, str):
+        if reproducible and key == "port" and port is not None and value == str(port):
+            return "PORT"  # listServices writes ports as strings, as FairCom's example does
         return _mask_string(value, tokens, reproducible)
     if reproducible and isinstance(value, int) and not isinstance(value, bool):
         if key == "pid" or (key == "port" and value == port):
@@ -95,8 +98,9 @@ def mask_for_display(value: Any, *, url: str | None = None, reproducible: bool |
     """Return a copy of ``value`` with tokens shortened and passwords masked.
 
     Every string found under ``authToken``/``authTokens`` is shortened wherever it occurs (in
-    messages too). In reproducible mode ports in URLs, ``pid`` values and ``port`` values equal to
-    the port of ``url`` (the server the client talks to) become ``PORT``/``PID``.
+    messages too). In reproducible mode ports in URLs, ``pid`` values and ``port`` values (numbers,
+    or strings as listServices writes them) equal to the port of ``url`` (the server the client talks
+    to) become ``PORT``/``PID``.
     """
     reproducible = reproducible_mode() if reproducible is None else reproducible
     tokens: set[str] = set()
@@ -172,9 +176,9 @@ def response_text(response: Response, *, reproducible: bool | None = None) -> st
     return "\n".join(lines)
 
 
-def _badge(ok: bool, text: str) -> str:
-    """A rounded label, green for success and red for an error."""
-    style = _BADGE.format(colors=_OK_BADGE if ok else _ERR_BADGE)
+def _badge(ok: bool | None, text: str) -> str:
+    """A rounded label: green for success, red for an error, grey (None) for a plain value."""
+    style = _BADGE.format(colors=_PLAIN_BADGE if ok is None else _OK_BADGE if ok else _ERR_BADGE)
     return f'<span style="{style}">{html.escape(text)}</span>'
 
 
@@ -216,7 +220,7 @@ def _facts_html(session: Mapping[str, Any]) -> str:
     facts = []
     if "permanentSession" in session:
         value = session["permanentSession"]
-        facts.append(_badge(value is True, f"permanentSession: {json.dumps(value)}"))
+        facts.append(_badge(True if value is True else None, f"permanentSession: {json.dumps(value)}"))
     if "idleConnectionTimeoutSeconds" in session:
         facts.append(
             '<span style="margin-left:6px">idleConnectionTimeoutSeconds: '

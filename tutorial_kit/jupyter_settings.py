@@ -8,7 +8,9 @@ site-wide defaults (``PREFIX`` is the Python environment that runs ``jupyter lab
 - no "get notified about official Jupyter news?" prompt and no news feed (``fetchNews``);
 - no "a newer JupyterLab is available" toast (``checkForUpdates``);
 - no extension manager in the side bar: it asks to reach the internet and invites learners to
-  install extensions in the middle of a lesson.
+  install extensions in the middle of a lesson;
+- ``.json`` files open in the text editor (``defaultViewers``), not in the read-only JSON tree:
+  the lessons ask the learner to edit ``server-home/config/services.json``.
 
 Every setting id and key is one that JupyterLab 4's own schemas define (the tests check them
 against the installed schemas). An existing ``overrides.json`` is merged, not replaced: other
@@ -44,6 +46,9 @@ LEARNER_OVERRIDES: dict[str, dict[str, Any]] = {
     },
     "@jupyterlab/extensionmanager-extension:plugin": {
         "enabled": False,
+    },
+    "@jupyterlab/docmanager-extension:plugin": {
+        "defaultViewers": {"json": "Editor"},  # services.json is the learner's to edit
     },
 }
 

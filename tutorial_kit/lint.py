@@ -18,17 +18,29 @@ from ._exceptions import KitUsageError
 from .placeholders import CREDENTIAL_PLACEHOLDER, find_placeholders
 from .server.jsontext import JsonTextError, parse_json
 
-__all__ = ["ADMIN_ACTIONS", "LintWarning", "lint_request", "parse_request"]
+__all__ = ["ADMIN_ACTIONS", "NOT_EMULATED", "LintWarning", "lint_request", "parse_request"]
 
+#: the admin actions the kit's server answers (FairCom's names; sources: tutorial_kit/server/sources.py)
 ADMIN_ACTIONS = (
     "createSession", "describeSessions", "listSessions", "pingSession", "alterSession", "deleteSession",
-    "listServices", "createAccount", "alterAccount", "dropAccount", "listAccounts",
+    "listServices", "createAccount", "alterAccount", "dropAccounts", "dropAccount", "listAccounts",
+    "describeAccounts",
 )
+#: admin actions FairCom documents that the kit's server answers with 12008
+NOT_EMULATED = ("cloneAccount", "assignRolesToAccounts", "manageService")
 _NO_TOKEN_NEEDED = frozenset({"createsession", "pingsession", "listservices"})
 _TOP_LEVEL = ("api", "action", "params", "authToken", "requestId", "apiVersion", "debug", "responseOptions")
 _TOLERATED = frozenset({"schema"})
-_BOOLEANS = frozenset({"permanentSession", "includeBookmarks", "enablePermanentJsonApiSessions"})
-_INTEGERS = frozenset({"idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds"})
+_BOOLEANS = frozenset({"permanentSession", "includeBookmarks", "enablePermanentJsonApiSessions", "enabled"})
+_INTEGERS = frozenset({"idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds", "lockoutAfterNFailedAttempts",
+                       "lockoutWaitMinutes", "maxDaysBeforePasswordMustChange", "maxMinutesBeforeNextLogin",
+                       "memoryLimit", "defaultRetentionPeriod", "maxJsonApiSessions", "maxJsonApiSessionsPerIpAddress",
+                       "maxJsonApiSessionsPerUsername"})
+#: a property name the kit's earlier account actions used -> FairCom's name for it, per action
+_ACCOUNT_RENAMES = {("createaccount", "description"): "accountDescription",
+                    ("alteraccount", "description"): "accountDescription",
+                    ("dropaccounts", "username"): "usernames", ("describeaccounts", "username"): "usernames",
+                    ("listaccounts", "usernames"): "partialNames"}
 _DEBUG_VALUES = ("none", "min", "max", "maxOnError")
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 
@@ -166,7 +178,7 @@ class _Linter:
 
     def check_api_and_action(self) -> bool:
         """Warn about the api and action; return True when the action is a known admin action."""
-        api = self.request.get("api", "admin")
+        api = self.request.get("api") or "admin"  # absent, null and "" are the default api
         if not (isinstance(api, str) and api.lower() == "admin"):
             self.add("unknown-api", f'"api" is {json.dumps(api)}, but this kit\'s server knows only "admin" '
                      "(a real FairCom server has more APIs; the checks below assume admin).", ("api",))
@@ -177,6 +189,11 @@ class _Linter:
             return False
         if self.action.lower() in {a.lower() for a in ADMIN_ACTIONS}:
             return True
+        documented = next((a for a in NOT_EMULATED if a.lower() == self.action.lower()), None)
+        if documented:
+            self.add("not-emulated", f'FairCom documents "{documented}", but this kit\'s server does not emulate it: '
+                     "it answers errorCode 12008. A real FairCom server runs it.", ("action",))
+            return False
         guess = _closest(self.action, ADMIN_ACTIONS)
         hint = f' Did you mean "{guess}"?' if guess else f' The admin actions are: {", ".join(ADMIN_ACTIONS)}.'
         self.add("unknown-action", f'"{self.action}" is not an action of the admin API.{hint}', ("action",))
@@ -217,12 +234,28 @@ class _Linter:
                 if isinstance(value, str) and value.strip().lower() in ("true", "false"):
                     literal = value.strip().lower()
                     self.add("string-boolean", f'"{key}" is the string "{value}"; write the JSON boolean '
-                             f"{literal} without quotes (the server refuses a string here).", path)
+                             f"{literal} without quotes. FairCom documents a boolean here; the kit's server "
+                             "takes the string with a warning, another server may refuse it.", path)
                 else:
                     self.add("not-boolean", f'"{key}" must be true or false, not {json.dumps(value)}.', path)
             elif key in _INTEGERS and isinstance(value, str) and value.strip().lstrip("-").isdigit():
                 self.add("string-number", f'"{key}" is the string "{value}"; write the number {value.strip()} '
-                         "without quotes.", path)
+                         "without quotes. FairCom documents a number here; the kit's server takes the string with "
+                         "a warning.", path)
+
+    def check_accounts(self) -> None:
+        """FairCom's account shapes: alterAccount names its account; the properties' FairCom names."""
+        action = (self.action or "").lower()
+        params = self.request.get("params")
+        params = params if isinstance(params, dict) else {}
+        if action == "alteraccount" and params.get("username") in (None, ""):
+            self.add("missing-username", 'alterAccount needs "username" in "params": the account to change (your own '
+                     "too); without it the server refuses the request (errorCode 12025).", ("params",))
+        for key in params:
+            better = _ACCOUNT_RENAMES.get((action, key))
+            if better:
+                self.add("account-property", f'{self.action} has no "{key}" property: FairCom calls it "{better}". '
+                         "The server ignores it.", ("params", key))
 
     def check_placeholders(self) -> None:
         """Documentation placeholders left in the request."""
@@ -272,6 +305,7 @@ def lint_request(source: str | Mapping[str, Any], *, effective: Mapping[str, Any
     if linter.check_api_and_action():
         linter.check_token()
         linter.check_credentials(repeats)
+        linter.check_accounts()
     linter.check_values()
     linter.check_placeholders()
     return sorted(linter.warnings, key=lambda w: (w.line is None, w.line or 0))

@@ -11,7 +11,10 @@ written, and the :class:`~tutorial_kit.client.Response` is displayed and returne
 ``--save NAME`` stores the response in a notebook variable; ``--token NAME_OR_VALUE`` sends a
 given token (a variable holding an API key, a Response, a KitClient, or the token itself);
 ``--fill`` fills documentation placeholders from the client and shows what it filled;
-``--url URL`` talks to another server; ``--client NAME`` uses the KitClient in that variable.
+``--url URL`` talks to another server; ``--client NAME`` uses the KitClient in that variable;
+``--http`` also shows the request as plain HTTP (a ``curl`` command and a few lines of ``httpx``,
+secrets written as the names of the variables that hold them); ``--no-send`` shows the checks
+(and with ``--http`` the plain HTTP) without sending anything.
 
 Which client is used without ``--client``: the one held by the magics' :class:`ClientRegistry`
 (set with :func:`set_default_client`, or made on first use by the registry's factory). Nothing is
@@ -33,6 +36,7 @@ from ._exceptions import KitTransportError, KitUsageError
 from ._response import Response, mask_token
 from .client import KitClient
 from .display import NoteList
+from .http_snippets import PlainHttp
 from .lint import lint_request, parse_request
 from .placeholders import fill_placeholders
 
@@ -97,6 +101,8 @@ class JsonActionMagics(Magics):
     def __init__(self, shell: Any = None, registry: ClientRegistry | None = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.registry = registry if registry is not None else ClientRegistry()
+        #: notebook name -> the lesson step that makes it (set by start_lesson; used by error messages)
+        self.step_names: dict[str, str] = {}
 
     @magic_arguments()
     @argument("--save", metavar="NAME", help="store the Response in the notebook variable NAME")
@@ -104,8 +110,10 @@ class JsonActionMagics(Magics):
     @argument("--url", metavar="URL", help="send to another jsonAction server")
     @argument("--client", metavar="NAME", help="use the KitClient held by the notebook variable NAME")
     @argument("--fill", action="store_true", help="fill FairCom's documentation placeholders from the client")
+    @argument("--http", action="store_true", help="also show the request as plain HTTP (curl and httpx)")
+    @argument("--no-send", action="store_true", help="check (and with --http show) the request; do not send it")
     @cell_magic
-    def jsonaction(self, line: str, cell: str) -> Response:
+    def jsonaction(self, line: str, cell: str) -> Response | None:
         """Send the JSON request in the cell body; display and return the Response."""
         args = parse_argstring(self.jsonaction, line)
         if args.save is not None and not args.save.isidentifier():
@@ -125,6 +133,11 @@ class JsonActionMagics(Magics):
             if warnings:
                 title = f"Check this request ({len(warnings)} warning{'s' if len(warnings) != 1 else ''}):"
                 display(NoteList(title, [str(w) for w in warnings], tone="warning"))
+        if args.http:
+            display(PlainHttp(client.url, effective, self._token_names(effective, args.token)))
+        if args.no_send:
+            display(NoteList("Not sent (--no-send).", [], tone="info"))
+            return None
         response = self._send(client, cell, request, effective)
         if args.save:
             self.shell.user_ns[args.save] = response
@@ -146,6 +159,22 @@ class JsonActionMagics(Magics):
             )
         return client
 
+    def _token_names(self, request: dict[str, Any], given: str | None) -> dict[str, str]:
+        """token -> the notebook expression that holds it (``api_key``, ``login.auth_token`` ...)."""
+        names: dict[str, str] = {}
+        if given and given in self.shell.user_ns:
+            held = self.shell.user_ns[given]
+            token = held if isinstance(held, str) else getattr(held, "auth_token", None)
+            if isinstance(token, str):
+                names[token] = given if isinstance(held, str) else f"{given}.auth_token"
+        wanted = {request.get("authToken"), *((request.get("params") or {}).get("authTokens") or [])}
+        found = [(rank, expression, token) for name, held in list(self.shell.user_ns.items())
+                 if not name.startswith("_") for rank, expression, token in _tokens_held(name, held)]
+        for _, expression, token in sorted(found, key=lambda item: item[0]):  # plainest name first
+            if token in wanted and token not in names:
+                names[token] = expression
+        return names
+
     def _resolve_token(self, value: str) -> tuple[str, str]:
         """Return ``(token, where it came from)`` for ``--token NAME_OR_VALUE``."""
         namespace = self.shell.user_ns
@@ -159,6 +188,9 @@ class JsonActionMagics(Magics):
             raise UsageError(f"--token {value}: the variable holds a {type(held).__name__} without a token.")
         if len(value) >= _MIN_LITERAL_TOKEN:
             return value, "--token"
+        step = self.step_names.get(value)
+        if step:
+            raise UsageError(f"--token {value}: {value} is made in {step}: run that step's cells first, then this cell.")
         raise UsageError(f"--token {value}: the notebook has no variable named {value!r} (and it is too short "
                          "to be a token itself).")
 
@@ -167,7 +199,8 @@ class JsonActionMagics(Magics):
         token, origin = self._resolve_token(args.token) if args.token else (None, "")
         effective, notes = dict(request), []
         if args.fill:
-            effective, notes = fill_placeholders(request, client, auth_token=token)
+            # with --token, that token stands for "your token" in every placeholder (authTokens too)
+            effective, notes = fill_placeholders(request, client, auth_token=token, check_tokens=token)
         if token is not None and effective.get("authToken") != token:
             effective["authToken"] = token
             notes.append(f'authToken -> "{mask_token(token)}" ({origin})')
@@ -180,6 +213,19 @@ class JsonActionMagics(Magics):
             return client.call_text(text) if effective == request else client.call(effective)
         except (KitTransportError, KitUsageError) as exc:
             raise UsageError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _tokens_held(name: str, held: Any) -> list[tuple[int, str, str]]:
+    """The tokens a notebook variable holds: (rank, expression that reads it, token); rank 0 is plainest."""
+    if isinstance(held, str):
+        return [(0, name, held)] if len(held) >= _MIN_LITERAL_TOKEN else []
+    found = []
+    if isinstance(held, (Response, KitClient)) and isinstance(held.auth_token, str):
+        found.append((1 if isinstance(held, Response) else 2, f"{name}.auth_token", held.auth_token))
+    client = getattr(held, "client", None)
+    if isinstance(client, KitClient) and isinstance(client.auth_token, str) and not isinstance(held, KitClient):
+        found.append((3, f"{name}.client.auth_token", client.auth_token))
+    return found
 
 
 def get_magics(ip: Any = None) -> JsonActionMagics:

@@ -129,7 +129,7 @@ def save_snapshot(path: str | os.PathLike[str], snapshot: RoomSnapshot) -> None:
 
 
 def _accounts_on_server(client: KitClient) -> list[str] | None:
-    """Every account name, or None when the server refuses listAccounts (a real FairCom server has none)."""
+    """Every account name, or None when the server refuses listAccounts (then: everyone with a session)."""
     try:
         result = _call(client, "listAccounts")
     except JsonActionError as err:

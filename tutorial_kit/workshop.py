@@ -9,8 +9,10 @@ or a shared one that the whole room uses):
 - the room view (who holds an API key, who revoked one) lives in :mod:`tutorial_kit.room`.
 
 The administrator's password is taken from an environment variable and never logged or shown.
-``createAccount``, ``listAccounts`` and ``alterAccount`` are the kit's own workshop actions (see
-``tutorial_kit.server.kit_choices``): a real FairCom server manages accounts with its own tools.
+``createAccount``, ``listAccounts`` and ``alterAccount`` are FairCom's account actions, sent in the
+shapes of FairCom's account pages (``tutorial_kit.server.sources``), so provisioning works against
+the kit's server and a real FairCom server alike. Resetting a password (``existing="reset"``) ends
+the account's sessions in the kit (kit's choice ``password_change_ends_sessions``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any, Callable
 from ._files import replace_file
 from ._exceptions import JsonActionError, KitUsageError, ServerControlError
 from .client import KitClient
+from .server.account_props import USERNAME_MAX_BYTES
 from .server.kit_choices import choice
 
 __all__ = [
@@ -45,7 +48,7 @@ DEFAULT_PASSWORD_ENV = "TUTORIAL_KIT_PASSWORD"
 FRESH_ADMIN_PASSWORD = "ADMIN"  # a fresh kit server's administrator password (change it for a shared server)
 DEFAULT_DESCRIPTION = "workshop learner (tutorial-kit accounts create)"
 EXISTING_POLICIES = ("fail", "skip", "reset")
-_MAX_NAME_BYTES: int = choice("account_username_max_bytes")
+_MAX_NAME_BYTES: int = USERNAME_MAX_BYTES  # FairCom's createAccount limit
 _ACCOUNT_EXISTS: int = choice("error.account_exists")
 _UNKNOWN_ACTION: int = choice("error.unknown_action")
 
@@ -186,12 +189,12 @@ def _create_one(client: KitClient, name: str, description: str, existing: str,
                 password_factory: Callable[[], str]) -> Account | None:
     password = password_factory()
     try:
-        _call(client, "createAccount", {"username": name, "password": password, "description": description})
+        _call(client, "createAccount", {"username": name, "password": password, "accountDescription": description})
         return Account(name, password)
     except JsonActionError as err:
         if err.error_code == _UNKNOWN_ACTION:
-            raise KitUsageError(f"{client.url} has no createAccount action (a real FairCom server manages accounts "
-                                "with its own administration tools): create the accounts there") from err
+            raise KitUsageError(f"{client.url} answered createAccount with 12008 (unknown action): this server does "
+                                "not offer FairCom's account actions; create the accounts with its own tools") from err
         if err.error_code == _ACCOUNT_EXISTS and existing == "fail":
             err.add_note("to leave existing accounts alone use existing='skip', to give them new passwords "
                          "existing='reset' (--existing skip|reset on the command line)")

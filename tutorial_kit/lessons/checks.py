@@ -6,6 +6,8 @@ Each check reads what the learner got back (a Response) or asks the server, and 
 
 from __future__ import annotations
 
+import difflib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -77,9 +79,10 @@ class LessonChecks:
             running = self.client.list_services().result.get("jsonActionApiDefaults", {}).get(FLAG) is True
         except KitTransportError:
             return Check(False, title, "the server is not running: run lesson.restart() (it names any mistake in services.json)")
-        file_on = running
+        file_on, in_file = running, {}
         if not self.remote:
-            file_on = (self.server.status().file_defaults or {}).get(FLAG) is True
+            in_file = self.server.status().file_defaults or {}
+            file_on = in_file.get(FLAG) is True
         if file_on and running:
             self.mark("flag_file")
             self.mark("flag_running")
@@ -87,7 +90,17 @@ class LessonChecks:
         if file_on:
             self.mark("flag_file")
             return Check(False, title, "services.json says true, but the running server still has the old value: restart it.")
-        return Check(False, title, f'services.json does not say "{FLAG}": true yet: set it, then restart.')
+        typo = difflib.get_close_matches(FLAG, [k for k in in_file if k != FLAG], n=1, cutoff=0.8)
+        if typo:
+            return Check(False, title, f'services.json says "{typo[0]}", which the server does not know: '
+                                       f'spell it "{FLAG}" (step 3), save, then restart (step 5).')
+        if isinstance(in_file.get(FLAG), str):
+            return Check(False, title, f'services.json says "{FLAG}": {json.dumps(in_file[FLAG])}: '
+                                       "write the JSON boolean true, without quotes (step 3).")
+        if FLAG in in_file:
+            return Check(False, title, f'services.json says "{FLAG}": {json.dumps(in_file[FLAG])}: '
+                                       "set it to true (step 3), then restart (step 5).")
+        return Check(False, title, f'services.json does not say "{FLAG}": true yet: set it (step 3), then restart (step 5).')
 
     def check_api_key(self, response: Any) -> Check:
         """Lesson 3: createSession returned a permanent session."""

@@ -5,8 +5,9 @@
 
 brings the server to the state lesson 3 expects (running, permanent sessions on), gives the
 learner ``lesson.client`` (a :class:`KitClient` for that server, not logged in yet), makes it
-the ``%%jsonaction`` magic's client, and shows the lesson's goals and the course's progress.
-Against a remote server (``TUTORIAL_KIT_URL``) the steps only its owner can do are explained.
+the ``%%jsonaction`` magic's client, finds the lesson's keys again after a kernel restart (see
+:mod:`.names`), and shows the lesson's goals and the course's progress. Against a remote server
+(``TUTORIAL_KIT_URL``) the steps only its owner can do are explained.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigFileError, JsonActionError, KitError
-from .._process import read_state
-from .._status import FLAG
-from ..server.config import load_config
+from .._status import FLAG, warning_text
 from ..control import RemoteControl, ServerControl, control_from_env
+from ..error_paragraph import shown_path
+from ..server.config import load_config
+from .browser import BROWSER_NOTES, in_browser, notes_for
 from .catalog import MILESTONES, LessonInfo, lesson_info
 from .checks import LessonChecks
+from .names import notebook_namespace, restore_names
 from .progress import ProgressFile, progress_path
 from .results import Note, ProgressView
 
@@ -34,6 +37,9 @@ __all__ = ["Lesson", "start_lesson", "CHECK_SESSION_DESCRIPTION"]
 log = logging.getLogger(__name__)
 
 CHECK_SESSION_DESCRIPTION = "tutorial-kit: progress checks"
+#: the terminal command that does what lesson.restart() does
+RESTART_COMMAND = "tutorial-kit restart"
+_AFTER_FIX = "fix it there and save the file, then run {cell}."
 
 
 class Lesson(LessonChecks):
@@ -47,6 +53,16 @@ class Lesson(LessonChecks):
         self.client = server.client(debug="none")
         self.notes: list[Note] = []
         self._checker_client: Any = None
+        self.in_browser = in_browser(env)
+
+    @property
+    def url(self) -> str:
+        """The jsonAction URL of the lesson's server (what a plain HTTP request is sent to)."""
+        return self.client.url
+
+    def browser_note(self, topic: str) -> str:
+        """The line that says how ``topic`` differs in the browser; "" outside the browser."""
+        return BROWSER_NOTES.get(topic, "") if self.in_browser else ""
 
     # --- server steps (done here, explained for a remote server) ---
 
@@ -58,16 +74,33 @@ class Lesson(LessonChecks):
         return Note(result.text)
 
     def restart(self) -> Note:
-        """Restart the server so it reads services.json again (remote: say how)."""
+        """Restart the server so it reads services.json again (remote: say how).
+
+        A broken services.json raises ConfigFileError (shown as one paragraph: file, line, column,
+        what to do); the server then stays stopped until the file is fixed and restart() runs again.
+        """
         if self.remote:
             return Note(self.server.explain("restart"), "warning")
         try:
             self.server.restart()
         except ConfigFileError as err:
-            return Note(f"The server did not start: services.json has a mistake.\n{err.message}\n"
-                        "Fix the file at that line and column, then run lesson.restart() again.", "warning")
-        return Note("The server restarted and read services.json again. "
-                    "Temporary sessions ended; permanent sessions (API keys) are still there.")
+            err.add_note(_AFTER_FIX.format(cell=f"lesson.restart() again (or {RESTART_COMMAND} in a terminal)"))
+            raise
+        token = self.client.auth_token
+        if token and not self.client.with_token(token).ping_session(check=False).ok:
+            self.client.auth_token = None  # its temporary session ended: it logs in again when needed
+        text = ("The server restarted and read services.json again. "
+                "Temporary sessions ended; permanent sessions (API keys) are still there.")
+        extra = self.browser_note("restart")
+        return self._with_warnings(text + (f"\n{extra}" if extra else ""))
+
+    def _with_warnings(self, text: str) -> Note:
+        """``text``, followed by what the server warned about services.json when it started."""
+        warnings = [warning_text(w) for w in self.server.status().start_warnings]
+        if not warnings:
+            return Note(text)
+        lines = "\n".join(f"- {w}" for w in warnings)
+        return Note(f"{text}\nThe server warned about services.json when it started:\n{lines}", "warning")
 
     def status(self) -> Any:
         """Running or not, and the flag in services.json next to the running value."""
@@ -77,10 +110,10 @@ class Lesson(LessonChecks):
         """Where services.json is, and its jsonActionApiDefaults section as it is now."""
         if self.remote:
             return Note("services.json is on the remote server's machine, in its config folder.")
-        status = self.server.status()
-        text = status.services_path.read_text(encoding="utf-8") if status.services_path else ""
-        where = next((line for line in status.text.splitlines() if line.startswith("services.json:")), "")
-        return Note(f"{where}\n\n{_defaults_section(text)}")
+        path = self.server.services_path
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        where = f"services.json: {shown_path(path)} (open it from JupyterLab's file browser)"
+        return Note(f"{where}\nIts jsonActionApiDefaults section now:", code=_defaults_section(text))
 
     def try_services_text(self, text: str) -> Note:
         """Check a services.json text as the server does at start, without touching the real file."""
@@ -90,7 +123,8 @@ class Lesson(LessonChecks):
             try:
                 load_config(path)
             except ConfigFileError as err:
-                return Note("The server would refuse to start:\n" + err.message.replace(str(path), "services.json"), "warning")
+                message = err.message.replace(f"{path}: ", "").replace(str(path), "services.json")
+                return Note("The server would refuse to start:\n" + message, "warning")
         return Note("The server would accept this services.json.")
 
     def start_over(self) -> Note:
@@ -108,13 +142,6 @@ class Lesson(LessonChecks):
     def _progress_file(self) -> ProgressFile:
         home = None if self.remote else self.server.home
         return ProgressFile.load(progress_path(home, None if home else self.client.url))
-
-    def _boot(self) -> str:
-        """Which run of the server this is (changes at every restart of the kit's server)."""
-        if self.remote:
-            return "remote"
-        state = read_state(self.server.state_path)
-        return "stopped" if state is None else f"{state.pid}@{state.started_at}"
 
     def _checker(self) -> Any:
         """A client with the kit's own session (one, reused) for reading the server's state."""
@@ -139,28 +166,15 @@ class Lesson(LessonChecks):
     # --- the progress list ---
 
     def progress(self) -> ProgressView:
-        """The course's milestones, ticked from what the server says now and what the kit saw."""
-        try:
-            self._observe()
-        except KitError as err:
-            log.info("progress: could not read the server's state: %s", err)
+        """The course's milestones: ticked by the checks the learner passed, in any lesson."""
         seen = self._progress_file()
         return ProgressView(tuple((m.label, m.lesson, m.key in seen.done) for m in MILESTONES), self.info.number)
 
-    def _observe(self) -> None:
-        """Record what the learner's own sessions show now (setup steps never count as progress)."""
-        sessions = self.learner_sessions()
-        seen = self._progress_file()  # the checker may have saved its token meanwhile
-        if sessions:
-            seen.mark("session")
-        boot = self._boot()
-        for session in sessions:
-            if session.get("permanentSession") is True:
-                token = session["authToken"]
-                seen.mark("api_key")
-                seen.remember_key(token, boot)
-                if seen.boot_of(token) != boot:
-                    seen.mark("survived")
+    def find_key(self, description: str) -> str | None:
+        """The token of the newest session described ``description`` on the server, or None."""
+        from .names import newest_with_description
+
+        return newest_with_description(self.learner_sessions(), description)
 
     def mark(self, key: str) -> None:
         """Record a milestone the learner reached (used by the checks)."""
@@ -199,9 +213,13 @@ def _defaults_section(text: str) -> str:
 
 
 def _prepare(lesson: Lesson) -> list[Note]:
-    """Bring the server to the state the lesson expects; say what was done."""
+    """Bring the server to the state the lesson expects; say what was done.
+
+    Lesson 2 starts with the flag off, unless the learner already switched it on in lesson 2 (the
+    first cell run again after a kernel restart must not undo the learner's own edit).
+    """
     want_on = lesson.info.number >= 3
-    if lesson.info.number == 1:
+    if lesson.info.number == 1 or (lesson.info.number == 2 and "flag_file" in lesson._progress_file().done):
         return []
     running = lesson.client.list_services().result.get("jsonActionApiDefaults", {}).get(FLAG) is True
     file_on = running
@@ -221,27 +239,61 @@ def _prepare(lesson: Lesson) -> list[Note]:
 
 
 def start_lesson(number: int, *, env: Mapping[str, str] | None = None) -> Lesson:
-    """Set up lesson ``number``: start (or find) the server, prepare it, return the lesson."""
+    """Set up lesson ``number``: start (or find) the server, prepare it, return the lesson.
+
+    In a notebook it also makes the lesson's client the ``%%jsonaction`` default and sets the
+    lesson's key variables that a kernel restart emptied (found on the server by description).
+    """
     env = os.environ if env is None else env
     info = lesson_info(number)
     server = control_from_env(env)
-    server.start()
+    try:
+        server.start()
+    except ConfigFileError as err:
+        err.add_note(_AFTER_FIX.format(cell="this cell again"))
+        raise
     lesson = Lesson(info, server, env)
     try:
         lesson.notes = _prepare(lesson)
     except JsonActionError as err:
         lesson.notes = [Note(f"Could not prepare the server: {err}", "warning")]
-    _use_in_magic(lesson.client)
+    if not lesson.remote and server.status().start_warnings:
+        lesson.notes.append(lesson._with_warnings("The server is running."))
+    namespace = notebook_namespace()
+    if namespace is not None:
+        _use_in_magic(lesson.client, info.steps)
+        lesson.notes += _restore(lesson, namespace)
+    if lesson.in_browser:
+        lesson.notes += [Note(line) for line in notes_for(number)]
     return lesson
 
 
-def _use_in_magic(client: Any) -> None:
-    """Make ``client`` the %%jsonaction magic's default when running under IPython."""
+def _restore(lesson: Lesson, namespace: Any) -> list[Note]:
+    """Bring back the lesson's key variables that the notebook lost (a kernel restart)."""
+    missing = {name: desc for name, desc in lesson.info.keys.items() if name not in namespace}
+    if not missing:
+        return []
+    try:
+        lines = restore_names(missing, lesson.learner_sessions(), namespace)
+    except KitError as err:
+        log.info("could not look for the lesson's keys: %s", err)
+        return []
+    if not lines:
+        return []
+    return [Note("Found on the server again (your variables from before):\n" + "\n".join(lines))]
+
+
+def _use_in_magic(client: Any, steps: Mapping[str, str]) -> None:
+    """Make ``client`` the %%jsonaction magic's default, and the lesson's names known to it."""
     try:
         from IPython import get_ipython
     except ImportError:
         return
     if get_ipython() is not None:
-        from ..magic import set_default_client
+        from ..error_paragraph import install
+        from ..magic import get_magics
 
-        set_default_client(client)
+        magics = get_magics(get_ipython())
+        magics.registry.set_current(client)
+        magics.step_names = dict(steps)
+        install(get_ipython())

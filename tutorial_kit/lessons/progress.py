@@ -1,11 +1,12 @@
 """The progress list's memory, and how it reads the server's state.
 
-Most milestones are read from the server each time (is the flag on? is there an API key?). A few
-are events that leave no trace on the server (an API key that survived a restart, one that was
-revoked); the kit notes those in a small JSON file (mode 0600) when it sees them:
+A milestone is ticked only by a check the learner ran (never by a lesson's own setup, and never
+by sessions another lesson made). The kit notes each one in a small JSON file (mode 0600):
 ``<home>/run/progress.json`` for the kit's own server, ``~/.tutorial-kit/progress-<host>.json``
-for a remote one. API keys are kept there only as one-way fingerprints. The file also keeps the
-token of the kit's own temporary check session, so the kit uses one session, not one per check.
+for a remote one. It also notes which exercises were solved, and the fingerprints of the keys an
+exercise asked for (``labels``: fingerprint -> description); API keys are kept there only as
+one-way fingerprints. The file also keeps the token of the kit's own temporary check session, so
+the kit uses one session, not one per check.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ def progress_path(home: Path | None, url: str | None) -> Path:
 
 @dataclass
 class ProgressFile:
-    """Milestones seen, API keys seen (token -> server boot), and the kit's check session."""
+    """Milestones and exercises done, the kit's check session, and labelled key fingerprints."""
 
     path: Path
     done: set[str] = field(default_factory=set)
-    keys: dict[str, str] = field(default_factory=dict)
     check_token: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> "ProgressFile":
@@ -51,12 +52,14 @@ class ProgressFile:
         except (OSError, ValueError):
             log.warning("ignoring unreadable progress file %s", path)
             return cls(path)
-        return cls(path, set(data.get("done", [])), dict(data.get("keys", {})), data.get("check_token"))
+        return cls(path, set(data.get("done", [])), data.get("check_token"),
+                   dict(data.get("labels", {})))
 
     def save(self) -> None:
         """Write the file atomically, readable by its owner only (it holds a token)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data: dict[str, Any] = {"done": sorted(self.done), "keys": self.keys, "check_token": self.check_token}
+        data: dict[str, Any] = {"done": sorted(self.done), "check_token": self.check_token,
+                                "labels": self.labels}
         replace_file(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
     def mark(self, key: str) -> None:
@@ -64,13 +67,12 @@ class ProgressFile:
             self.done.add(key)
             self.save()
 
-    def boot_of(self, token: str) -> str | None:
-        """The server run in which the kit first saw this API key, if it did."""
-        return self.keys.get(fingerprint(token))
-
-    def remember_key(self, token: str, boot: str) -> None:
-        """Note the server run in which an API key was first seen (by fingerprint, not the key)."""
-        key = fingerprint(token)
-        if key not in self.keys:
-            self.keys[key] = boot
+    def label(self, token: str, description: str) -> None:
+        """Note that ``token`` was the key described ``description`` (by fingerprint, not the key)."""
+        if self.labels.get(fingerprint(token)) != description:
+            self.labels[fingerprint(token)] = description
             self.save()
+
+    def label_of(self, token: str) -> str | None:
+        """The description noted for ``token``, if any."""
+        return self.labels.get(fingerprint(token))

@@ -1,13 +1,22 @@
-"""What checks and the progress list show: small display objects with HTML and stable text."""
+"""What checks and the progress list show: small display objects with HTML and stable text.
+
+In saved-output mode (``TUTORIAL_KIT_REPRODUCIBLE=1``, which ``make outputs`` and the notebook
+tests set) the progress list shows "run this cell to see your progress" instead of someone's
+ticks, so that a lesson opened in JupyterLab never shows progress its reader did not make.
+"""
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
 
-__all__ = ["Check", "Note", "ProgressView"]
+from ..display import reproducible_mode
+
+__all__ = ["Check", "Note", "ProgressView", "SAVED_PROGRESS"]
 
 _OK, _NOT_YET = "✔", "✘"
+_MONO = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px"
+SAVED_PROGRESS = "Course progress: run this cell to see your progress."
 
 
 @dataclass(frozen=True)
@@ -36,18 +45,24 @@ class Check:
 
 @dataclass(frozen=True)
 class Note:
-    """A short message from the kit (what a setup step did, or what to do by hand)."""
+    """A short message from the kit (what a setup step did, or what to do by hand).
+
+    ``code`` (optional) is shown under the text as it is: monospaced, indentation kept (JSON).
+    """
 
     text: str
     tone: str = "info"
+    code: str = ""
 
     def __repr__(self) -> str:
-        return self.text
+        return self.text + (f"\n\n{self.code}" if self.code else "")
 
     def _repr_html_(self) -> str:
         colour = {"info": "#3b6bc9", "warning": "#b26a00"}.get(self.tone, "#3b6bc9")
         body = html.escape(self.text).replace("\n", "<br>")
-        return f"<div style='border-left:4px solid {colour};padding:4px 10px;margin:4px 0'>{body}</div>"
+        code = (f"<pre style='{_MONO};margin:6px 0 2px;white-space:pre;overflow-x:auto'>"
+                f"{html.escape(self.code)}</pre>") if self.code else ""
+        return f"<div style='border-left:4px solid {colour};padding:4px 10px;margin:4px 0'>{body}{code}</div>"
 
 
 @dataclass(frozen=True)
@@ -58,12 +73,16 @@ class ProgressView:
     current_lesson: int | None = None
 
     def __repr__(self) -> str:
+        if reproducible_mode():
+            return SAVED_PROGRESS
         done = sum(1 for _, _, ok in self.rows if ok)
         lines = [f"Course progress: {done} of {len(self.rows)}"]
         lines += [f"  [{'x' if ok else ' '}] {label} (lesson {lesson})" for label, lesson, ok in self.rows]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        if reproducible_mode():
+            return f"<div><b>{html.escape(SAVED_PROGRESS)}</b></div>"
         items = []
         for label, lesson, ok in self.rows:
             mark = f"<span style='color:#1e7b34'>{_OK}</span>" if ok else "<span style='color:#999'>○</span>"

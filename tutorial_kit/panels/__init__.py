@@ -64,7 +64,7 @@ def sessions_table(client: KitClient) -> SessionsTable:
     return SessionsTable(client)
 
 
-def playground(client: KitClient, action: str = "createSession") -> Playground:
+def playground(client: KitClient, action: str = "pingSession") -> Playground:
     """Edit and send any admin request through ``client``, with lint warnings before sending."""
     return Playground(client, action)
 

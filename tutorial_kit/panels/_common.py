@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._exceptions import ConfigFileError, KitError
-from ..display import mask_for_display
+from ..display import mask_for_display, reproducible_mode
 
 __all__ = ["Panel", "badge", "css", "masked", "note_html", "SecretInput"]
 
@@ -89,6 +89,8 @@ class Panel(widgets.VBox):
     """A VBox with a title, an ``error_html`` area at the bottom, and guarded callbacks.
 
     ``last_error`` holds the plain text of the last failure shown (None after a success).
+    ``repr()`` is the panel's :meth:`state_text`; in saved-output mode (``make outputs``) it says
+    "run this cell to see the panel" instead, so a saved notebook never shows someone's state.
     """
 
     def __init__(self, title: str, children: Sequence[widgets.Widget], css_class: str) -> None:
@@ -102,6 +104,15 @@ class Panel(widgets.VBox):
                                   width="auto", max_width="900px"),
         )
         css(self, "kit-panel", css_class)
+
+    def state_text(self) -> str:
+        """A one-line state of the panel, without token, port, pid or time."""
+        return f"<{type(self).__name__}>"
+
+    def __repr__(self) -> str:
+        if reproducible_mode():
+            return f"<{type(self).__name__}: run this cell to see the panel>"
+        return self.state_text()
 
     def guard(self, what: str, callback: Callable[..., None]) -> Callable[..., None]:
         """Wrap ``callback`` so that an exception shows in this panel instead of getting lost."""

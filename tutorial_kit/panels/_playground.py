@@ -1,5 +1,9 @@
 """Playground: pick an action, edit its request, see the linter's warnings, send it, see the answer.
 
+It starts on ``pingSession``, which changes nothing on the server; the ``createSession`` template
+asks for a temporary session: a new permanent session (an API key that never expires) is made
+only when the learner writes ``"permanentSession": true`` in the request.
+
 Templates use FairCom's documentation placeholders (``replaceWithAuthTokenFromCreateSession``,
 ``"CHANGE"`` for createSession's credentials). With "fill placeholders" ticked, the send fills
 them from the client (:func:`~tutorial_kit.placeholders.fill_placeholders`) and says so; a
@@ -30,7 +34,7 @@ _TOKEN = "replaceWithAuthTokenFromCreateSession"
 
 #: action -> (params or None, authToken placeholder or None)
 TEMPLATES: dict[str, tuple[dict[str, Any] | None, str | None]] = {
-    "createSession": ({"username": "CHANGE", "password": "CHANGE", "permanentSession": True}, None),
+    "createSession": ({"username": "CHANGE", "password": "CHANGE", "description": "made in the playground"}, None),
     "describeSessions": ({"authTokens": ["replaceWithTheAuthTokensYouWantToCheck"]}, _TOKEN),
     "listSessions": ({}, "anAuthorizationTokenFromTheServer"),
     "pingSession": (None, "anAuthorizationTokenFromTheServer"),
@@ -63,7 +67,7 @@ class Playground(Panel):
     ``warnings`` (the current lint warnings).
     """
 
-    def __init__(self, client: KitClient, action: str = "createSession") -> None:
+    def __init__(self, client: KitClient, action: str = "pingSession") -> None:
         self.client = client
         self.last_response: Response | None = None
         self.warnings: list[Any] = []
@@ -132,7 +136,7 @@ class Playground(Panel):
         except KitUsageError:
             return None
 
-    def __repr__(self) -> str:
+    def state_text(self) -> str:
         count = len(self.warnings)
         text = f"<Playground: {self.action_dropdown.value}, {count} lint warning{'s' * (count != 1)}"
         if self.last_response is not None:

@@ -98,7 +98,7 @@ class RoomPanel(Panel):
         if self.auto_checkbox.value:
             self.auto_checkbox.value = False
 
-    def __repr__(self) -> str:
+    def state_text(self) -> str:
         with_key = sum(r.has_api_key for r in self.rows)
         return f"<RoomPanel: {len(self.rows)} learner(s), {with_key} holding an API key>"
 

@@ -169,7 +169,7 @@ class ServerPanel(Panel):
         text = self.control.explain("set_default") + "\n\n" + self.control.explain("restart")
         return note_html(masked(text), "info")
 
-    def __repr__(self) -> str:
+    def state_text(self) -> str:
         s = self.status
         if s is None:
             return "<ServerPanel: status unknown (see the panel's error)>"

@@ -81,7 +81,7 @@ class SessionPanel(Panel):
         self.last_response = response
         self.result_html.value = session_result_html(response)
 
-    def __repr__(self) -> str:
+    def state_text(self) -> str:
         text = f"<SessionPanel: username {masked(self.username_text.value)!r}, permanent "
         text += "ticked" if self.permanent_checkbox.value else "not ticked"
         if self.last_response is not None:

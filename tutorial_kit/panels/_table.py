@@ -1,6 +1,8 @@
 """SessionsTable: describeSessions as a table, one revoke button per session.
 
-The table describes sessions with the client's own token. A client without one gets no hidden
+Each row shows the token (shortened), user, description, kind, idle timeout and start time.
+Revoking asks first: "revoke" turns into "yes, revoke" / "keep", because a revoked API key cannot
+be brought back. The table describes sessions with the client's own token. A client without one gets no hidden
 login: the table says "create a session first" and offers a ``log in`` button (a temporary
 session with the client's username and password) when the client has credentials.
 """
@@ -22,8 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["SessionRow", "SessionsTable"]
 
 #: column title and width
-_COLUMNS = (("token", "7em"), ("user", "12em"), ("kind", "8.5em"), ("idle timeout", "10em"),
-            ("last access", "11.5em"), ("", "7em"))
+_COLUMNS = (("token", "6em"), ("user", "8em"), ("description", "13em"), ("kind", "8.5em"),
+            ("idle timeout", "8.5em"), ("started", "11.5em"), ("", "15em"))
 
 
 def _cell(content: str, width: str, css_class: str = "") -> widgets.HTML:
@@ -42,8 +44,8 @@ def idle_words(seconds: Any) -> str:
 
 class SessionRow:
     """One session of the table: ``token`` (the full token, used by revoke, never displayed),
-    ``username``, ``permanent``, ``own`` (the client's current session), ``revoke_button`` and
-    ``box`` (the row's HBox)."""
+    ``username``, ``permanent``, ``own`` (the client's current session), ``revoke_button`` (asks
+    first), ``confirm_button`` and ``cancel_button`` (shown while asking) and ``box`` (the row's HBox)."""
 
     def __init__(self, session: dict[str, Any], *, own: bool) -> None:
         self.session = session
@@ -55,23 +57,39 @@ class SessionRow:
             badge("temporary", "muted", "kit-badge-temporary")
         mine = ' <span title="the session this client uses">(this client)</span>' if own else ""
         widths = [w for _, w in _COLUMNS]
+        button = widgets.Layout(width="7em")
         self.revoke_button = css(widgets.Button(description="revoke", icon="trash", button_style="danger",
-                                                tooltip="deleteSession with this token",
-                                                layout=widgets.Layout(width=widths[5])), "kit-revoke")
+                                                tooltip="deleteSession with this token (asks first)",
+                                                layout=button), "kit-revoke")
+        self.confirm_button = css(widgets.Button(description="yes, revoke", button_style="danger",
+                                                 tooltip="send deleteSession now", layout=button), "kit-revoke-confirm")
+        self.cancel_button = css(widgets.Button(description="keep", tooltip="do not revoke", layout=button),
+                                 "kit-revoke-cancel")
+        self.asking = False
+        self.actions = widgets.HBox([self.revoke_button], layout=widgets.Layout(width=widths[6]))
+        description = session.get("description", "")
         self.cells = [
             _cell(f'<code style="{MONO}">{html.escape(mask_token(self.token))}</code>', widths[0], "kit-token"),
             _cell(html.escape(self.username) + mine, widths[1], "kit-user"),
-            _cell(kind, widths[2], "kit-kind"),
-            _cell(html.escape(idle_words(session.get("idleConnectionTimeoutSeconds"))), widths[3], "kit-idle"),
-            _cell(html.escape(str(session.get("sessionLastAccessedTimestamp", ""))), widths[4], "kit-last-access"),
+            _cell(html.escape(masked(description)) if description else '<span style="color:#777">(none)</span>',
+                  widths[2], "kit-description"),
+            _cell(kind, widths[3], "kit-kind"),
+            _cell(html.escape(idle_words(session.get("idleConnectionTimeoutSeconds"))), widths[4], "kit-idle"),
+            _cell(html.escape(str(session.get("sessionStartTimestamp", ""))), widths[5], "kit-started"),
         ]
-        self.box = css(widgets.HBox([*self.cells, self.revoke_button]), "kit-row")
+        self.box = css(widgets.HBox([*self.cells, self.actions]), "kit-row")
         if self.permanent:
             self.box.add_class("kit-row-permanent")
 
+    def ask(self, asking: bool) -> None:
+        """Show "yes, revoke" and "keep" instead of "revoke" (or back)."""
+        self.asking = asking
+        self.actions.children = [self.confirm_button, self.cancel_button] if asking else [self.revoke_button]
+
     def close(self) -> None:
         """Close the row's widgets (their front-end views go away)."""
-        for widget in (*self.cells, self.revoke_button, self.box):
+        for widget in (*self.cells, self.revoke_button, self.confirm_button, self.cancel_button, self.actions,
+                       self.box):
             widget.close()
 
     def __repr__(self) -> str:
@@ -80,7 +98,7 @@ class SessionRow:
 
 
 class SessionsTable(Panel):
-    """describeSessions as a table: token (shortened), user, kind, idle timeout, last access.
+    """describeSessions as a table: token (shortened), user, description, kind, idle timeout, start.
 
     Widgets (attributes): ``refresh_button``, ``login_button`` (shown when the client has no
     session), ``message_html``, ``rows_box``, ``rows`` (a list of :class:`SessionRow`, each with
@@ -112,6 +130,16 @@ class SessionsTable(Panel):
     def _on_login(self, _button: widgets.Button) -> None:
         self.client.create_session()
         self.refresh()
+
+    def _on_ask(self, row: SessionRow) -> None:
+        for other in self.rows:
+            other.ask(other is row)
+        what = "An API key cannot be brought back once revoked." if row.permanent else "The session ends."
+        self.message_html.value = note_html(f"Revoke {mask_token(row.token)}? {what}", "warn", "kit-asking")
+
+    def _on_keep(self, row: SessionRow) -> None:
+        row.ask(False)
+        self.message_html.value = note_html(f"kept {mask_token(row.token)}.", "info")
 
     def _on_revoke(self, row: SessionRow) -> None:
         response = self.client.delete_session(row.token, check=False)
@@ -161,10 +189,12 @@ class SessionsTable(Panel):
         old, self.rows = self.rows, [SessionRow(s, own=s.get("authToken") == self.client.auth_token)
                                      for s in sessions]
         for row in self.rows:
-            row.revoke_button.on_click(self.guard("revoking the session", lambda _b, r=row: self._on_revoke(r)))
+            row.revoke_button.on_click(self.guard("asking before revoking", lambda _b, r=row: self._on_ask(r)))
+            row.confirm_button.on_click(self.guard("revoking the session", lambda _b, r=row: self._on_revoke(r)))
+            row.cancel_button.on_click(self.guard("keeping the session", lambda _b, r=row: self._on_keep(r)))
         self.rows_box.children = [self.header, *(row.box for row in self.rows)] if self.rows else []
         for row in old:  # after they left the box: their views go away with them
             row.close()
 
-    def __repr__(self) -> str:
+    def state_text(self) -> str:
         return f"<SessionsTable: {self.summary}>"

@@ -1,4 +1,4 @@
-"""Accounts: password hashing, the rules of createAccount/alterAccount/dropAccount, the login throttle.
+"""Accounts: password hashing, the account book over the store, the login throttle.
 
 Passwords are kept only as salted scrypt hashes. Hashing is slow on purpose, so the server runs
 :func:`hash_password` and :func:`verify_password` off its event loop. Usernames ignore case
@@ -14,6 +14,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ApiError, ErrorCode
 from .kit_choices import choice
@@ -113,13 +114,15 @@ class LoginThrottle:
 class AccountBook:
     """Account rules over the store. Hash work is passed in already done (see the actions)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
         self.store = store
+        self.clock = clock
 
     def ensure_admin(self) -> None:
         """Create ADMIN/ADMIN on a fresh server."""
         if self.store.account(ADMIN) is None:
-            self.store.insert_account(AccountRow(ADMIN, ADMIN, hash_password(ADMIN), "administrator", True))
+            self.store.insert_account(AccountRow(ADMIN, ADMIN, hash_password(ADMIN), "", True,
+                                                 password_changed=self.clock()))
 
     def find(self, username: str) -> AccountRow | None:
         return self.store.account(name_key(username))
@@ -144,27 +147,20 @@ class AccountBook:
                 f'An account named "{username}" already exists (names ignore case): choose another username.',
             )
 
-    def create(self, username: str, password_hash: str, description: str) -> AccountRow:
-        self.ensure_free(username)
-        row = AccountRow(name_key(username), username, password_hash, description, False)
+    def create(self, username: str, password_hash: str, description: str, properties: dict[str, Any]) -> AccountRow:
+        self.ensure_free(username)  # again: another createAccount may have taken the name while we hashed
+        row = AccountRow(name_key(username), username, password_hash, description, False, properties, self.clock())
         self.store.insert_account(row)
         return row
 
-    def target_for_alter(self, caller: AccountRow, username: str | None) -> AccountRow:
-        """The account alterAccount changes: the caller's own, or (admin only) another one."""
-        if username is None or name_key(username) == caller.name_key:
-            return caller
-        self.require_admin(caller, "Changing another account's password")
+    def existing(self, username: str) -> AccountRow:
+        """The account called ``username``; 12012 naming it when there is none."""
         row = self.find(username)
         if row is None:
             raise ApiError.invalid("username", f'"{username}"', "no account has that name; see listAccounts")
         return row
 
-    def drop(self, username: str) -> AccountRow:
-        row = self.find(username)
-        if row is None:
-            raise ApiError.invalid("username", f'"{username}"', "no account has that name; see listAccounts")
-        if row.is_admin:
-            raise ApiError.invalid("username", '"ADMIN"', "the administrator account cannot be dropped")
+    def drop(self, row: AccountRow) -> None:
+        """Delete the account and its permanent sessions (the caller has refused ADMIN already)."""
+        assert not row.is_admin, "the administrator account is never dropped"
         self.store.delete_account(row.name_key)
-        return row

@@ -14,7 +14,8 @@ from typing import Any
 from .account_actions import ACCOUNT_ACTIONS
 from .accounts import name_key, verify_password
 from .backend import Backend, CallContext
-from .errors import ApiError, ErrorCode
+from .errors import UNKNOWN_TOKEN_WARNING, ApiError, ErrorCode
+from .login_rules import check_login_window
 from .kit_choices import choice
 from .results import SessionsResult, short_token
 from .sessions import Session
@@ -29,7 +30,7 @@ _CREATE_PARAMS = {"username", "password", "permanentSession", *SESSION_SETTINGS}
 def _warn_unknown(ctx: CallContext, known: set[str]) -> None:
     for key in ctx.params:
         if key not in known:
-            ctx.warn(ErrorCode.INVALID_VALUE, f'params.{key} is not a property of this action and was ignored')
+            ctx.warn(ErrorCode.INVALID_VALUE, f'params.{key[:60]} is not a property of this action and was ignored')
 
 
 def _credentials(ctx: CallContext) -> tuple[str, str]:
@@ -51,22 +52,32 @@ def _credentials(ctx: CallContext) -> tuple[str, str]:
 async def create_session(b: Backend, ctx: CallContext) -> SessionsResult:
     """Log in; a permanent session (an API key) is on disk before this returns."""
     username, password = _credentials(ctx)
-    permanent = check_bool("permanentSession", ctx.params.get("permanentSession", False))
-    settings = check_settings(ctx.params)
+    permanent = check_bool("permanentSession", ctx.params.get("permanentSession", False), ctx.taken)
+    settings = check_settings(ctx.params, ctx.taken)
     _warn_unknown(ctx, _CREATE_PARAMS)
     key, ip = name_key(username), ctx.client_ip
     b.throttle.check(key, ip)
-    ok = await b.run_hash(verify_password, password, b.accounts.stored_hash_for(username))
-    account = b.accounts.find(username)
+    before = b.accounts.find(username)
+    if before is not None:
+        b.lockout.check(before)
+    stored = before.password_hash if before is not None else b.accounts.stored_hash_for(username)
+    ok = await b.run_hash(verify_password, password, stored)
+    account = b.accounts.find(username)  # it may have been dropped, or given a new password, meanwhile
     b.throttle.check(key, ip)  # another request may have blocked the pair while we hashed
-    if not ok or account is None:
+    if account is not None:
+        b.lockout.check(account)
+    if not ok or account is None or account.password_hash != stored:
         b.throttle.failed(key, ip)
+        if account is not None and not ok:
+            b.lockout.failed(account)
         raise ApiError(
             ErrorCode.BAD_CREDENTIALS,
             "The username or password is wrong: check both (usernames ignore case, passwords do not). "
             "A fresh kit server has the account ADMIN with the password ADMIN.",
         )
     b.throttle.succeeded(key, ip)
+    b.lockout.succeeded(account)
+    check_login_window(account, b.clock())
     if permanent and not b.config.permanent_sessions_enabled:
         raise ApiError(
             ErrorCode.PERMANENT_DISABLED,
@@ -115,7 +126,7 @@ def describe_sessions(b: Backend, ctx: CallContext) -> SessionsResult:
     admin = b.is_admin(caller)
     _warn_unknown(ctx, {"authTokens"})
     tokens = ctx.params.get("authTokens")
-    if tokens is None:
+    if tokens is None or tokens == []:  # FairCom: the default is [], which means "no filter"
         b.sessions.sweep()
         return SessionsResult(b.sessions.visible_to(caller, admin))
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
@@ -138,11 +149,11 @@ def list_sessions(b: Backend, ctx: CallContext) -> dict[str, Any]:
     names = ctx.params.get("usernameFilter")
     if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
         raise ApiError.invalid("usernameFilter", describe_json(names), 'it must be an array of usernames, e.g. ["ADMIN"]')
-    wanted = None if names is None else {name_key(n) for n in names}
+    wanted = {name_key(n) for n in names} if names else None  # [] is the documented default: no filter
     b.sessions.sweep()
     return {
-        "sessions": [
-            {"authToken": s.token, "username": s.username, "description": s.settings["description"]}
+        "sessions": [  # the newest FairCom page's key order
+            {"username": s.username, "description": s.settings["description"], "authToken": s.token}
             for s in b.sessions.visible_to(caller, b.is_admin(caller))
             if wanted is None or s.name_key in wanted
         ]
@@ -171,7 +182,7 @@ def alter_session(b: Backend, ctx: CallContext) -> SessionsResult:
             "a permanent session never expires (-1); revoke it with deleteSession when it is no longer needed",
         )
     _warn_unknown(ctx, set(SESSION_SETTINGS))
-    changes = check_settings(ctx.params)
+    changes = check_settings(ctx.params, ctx.taken)
     if "defaultResponseOptions" in changes and choice("merge_response_options"):
         changes["defaultResponseOptions"] = {**session.settings["defaultResponseOptions"], **changes["defaultResponseOptions"]}
     session.settings.update(changes)
@@ -188,7 +199,7 @@ def delete_session(b: Backend, ctx: CallContext) -> dict[str, Any]:
     token = ctx.token or ""
     session = b.sessions.get(token)
     if session is None:
-        ctx.warn(ErrorCode.BAD_TOKEN, f"authToken {short_token(token)} matches no live session: nothing to delete")
+        ctx.warn(ErrorCode.BAD_TOKEN, UNKNOWN_TOKEN_WARNING)  # FairCom's documented warning
         return {}
     b.sessions.remove(token)
     if session.permanent:
@@ -197,12 +208,18 @@ def delete_session(b: Backend, ctx: CallContext) -> dict[str, Any]:
 
 
 def list_services(b: Backend, ctx: CallContext) -> dict[str, Any]:
-    """The running configuration: listeners (tls only with a valid token) and jsonActionApiDefaults."""
+    """The running configuration: listeners (tls only with a valid token) and jsonActionApiDefaults.
+
+    Each listener shows the port it is really served on (a command-line port too), as a string like
+    FairCom's example, and ``enabled`` true only when the kit serves it.
+    """
+    show_tls = ctx.session is not None or not choice("listservices_tls_needs_token")
     listeners = []
     for listener in b.config.listeners:
-        item = dict(listener.raw)
-        if ctx.session is None and choice("listservices_tls_needs_token"):
-            item.pop("tls", None)
+        port = b.served_ports.get(listener.index, listener.port)
+        item = {"serviceName": listener.service_name, "description": listener.raw.get("description", ""),
+                "enabled": listener.index in b.served_ports, "port": str(port), "protocol": listener.protocol}
+        item.update((k, v) for k, v in listener.raw.items() if k not in item and (k != "tls" or show_tls))
         listeners.append(item)
     return {"listeners": listeners, "jsonActionApiDefaults": b.config.defaults}
 
@@ -229,7 +246,7 @@ _SPECS = (
     ActionSpec("alterSession", alter_session, "required"),
     ActionSpec("deleteSession", delete_session, "named"),
     ActionSpec("listServices", list_services, "optional"),
-    *(ActionSpec(name, func, "required", is_async=is_async) for name, func, is_async in ACCOUNT_ACTIONS),
+    *(ActionSpec(name, func, token, is_async=is_async) for name, func, token, is_async in ACCOUNT_ACTIONS),
 )
 
 #: lower-cased action name -> spec (actions match case-insensitively)

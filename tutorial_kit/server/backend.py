@@ -17,17 +17,22 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from .. import __version__
 from .accounts import AccountBook, LoginThrottle, name_key
 from .config import RunningConfig
+from .errors import fit_message
 from .kit_choices import choice
+from .login_rules import AccountLockout
 from .reproducible import Reproducible
 from .sessions import HostInfo, Session, SessionTable
+from .settings import RESPONSE_OPTION_DEFAULTS, SESSION_SETTINGS, SETTING_FALLBACKS
 from .store import AccountRow, SessionRow, Store
 
 __all__ = ["Backend", "CallContext"]
 
 log = logging.getLogger(__name__)
 
+_VALUE_TAKEN: int = choice("warning.value_taken")
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 _TOKEN_LENGTH: int = choice("token_length")
 
@@ -51,7 +56,11 @@ class CallContext:
 
     def warn(self, code: int, message: str) -> None:
         if self.warnings is not None:
-            self.warnings.append({"code": code, "message": message})
+            self.warnings.append({"code": code, "message": fit_message(message)})
+
+    def taken(self, message: str) -> None:
+        """Warn that a string was taken as the boolean or number it spells (see :mod:`values`)."""
+        self.warn(_VALUE_TAKEN, message)
 
 
 class Backend:
@@ -63,6 +72,7 @@ class Backend:
         store: Store,
         *,
         ip_addresses: tuple[str, ...] = ("127.0.0.1",),
+        served_ports: dict[str, int] | None = None,
         reproducible: Reproducible | None = None,
         clock: Callable[[], float] | None = None,
         hash_executor: Executor | None = None,
@@ -72,9 +82,11 @@ class Backend:
         self.store = store
         self.reproducible = reproducible
         self.clock = clock or (reproducible.clock if reproducible else time.time)
-        self.accounts = AccountBook(store)
+        self.served_ports = dict(served_ports or {})  # serviceName -> the port really served on
+        self.accounts = AccountBook(store, self.clock)
         self.accounts.ensure_admin()
         self.throttle = LoginThrottle(self.clock)
+        self.lockout = AccountLockout(self.clock)
         self.sessions = SessionTable(self.clock)
         self._own_executor = hash_executor is None
         self.hash_executor = hash_executor or ThreadPoolExecutor(max_workers=2, thread_name_prefix="kit-hash")
@@ -85,6 +97,7 @@ class Backend:
             retention_policy=config.default("defaultRetentionPolicy"),
             retention_unit=config.default("defaultRetentionUnit"),
             retention_period=config.default("defaultRetentionPeriod"),
+            server_version=choice("server_version").format(version=__version__),
         )
         self._seq = store.max_session_seq()
         self._unrendered: list[Session] = []  # loaded at start, JSON not rendered yet (last first)
@@ -124,8 +137,8 @@ class Backend:
                        row.last_access, row.client_ip, self.host)
 
     def resolve_settings(self, given: dict[str, Any]) -> dict[str, Any]:
-        """The ten session settings: given values, else the running defaults, else the kit's."""
-        out = self._setting_defaults().copy()  # the ten names, in order
+        """The session settings: given values, else the running defaults, else FairCom's documented ones."""
+        out = self._setting_defaults().copy()  # every setting, in order
         for name, value in given.items():
             if name == "defaultResponseOptions" and choice("merge_response_options"):
                 out[name] = {**out[name], **value}
@@ -136,19 +149,17 @@ class Backend:
         return out
 
     def _setting_defaults(self) -> dict[str, Any]:
-        """The running defaults of the ten settings, worked out once per configuration
+        """The running defaults of the settings, worked out once per configuration
         (loading 10,000 permanent sessions at start resolves 10,000 settings)."""
         cached = self._defaults_cache
         if cached is not None and cached[0] is self.config:
             return cached[1]
-        fallback = {"description": "", "defaultVariantFormat": "json"}
-        names = ("description", "defaultDatabaseName", "defaultOwnerName", "defaultBinaryFormat",
-                 "defaultVariantFormat", "defaultResponseOptions", "idleConnectionTimeoutSeconds",
-                 "idleCursorTimeoutSeconds", "defaultApi", "defaultDebug")
         defaults = {}
-        for name in names:
+        for name in SESSION_SETTINGS:
             value = self.config.default(name)
-            defaults[name] = fallback.get(name) if value is None else value
+            defaults[name] = SETTING_FALLBACKS.get(name) if value is None else value
+        # every documented response option is shown: the file's values over FairCom's defaults
+        defaults["defaultResponseOptions"] = {**RESPONSE_OPTION_DEFAULTS, **(defaults["defaultResponseOptions"] or {})}
         self._defaults_cache = (self.config, defaults)
         return defaults
 
@@ -174,9 +185,13 @@ class Backend:
         row = self.store.account(session.name_key)
         return row is not None and row.is_admin
 
-    def end_sessions_of(self, username: str) -> None:
+    def end_sessions_of(self, username: str, *, keep: str | None = None) -> None:
+        """End every session of the account, permanent ones too (on disk as well), but ``keep``."""
         for session in self.sessions.of_account(name_key(username)):
-            self.sessions.remove(session.token)
+            if session.token != keep:
+                self.sessions.remove(session.token)
+                if session.permanent:
+                    self.store.delete_session(session.token)
 
     def flush(self) -> None:
         """Write pending last-access times of permanent sessions (called every few seconds)."""

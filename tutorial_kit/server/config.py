@@ -9,6 +9,7 @@ the file, the line and column (invalid JSON) or the property path (a wrong value
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import logging
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from typing import Any
 from .._exceptions import ConfigFileError
 from .._files import replace_file
 from .jsontext import JsonTextError, ParsedJson, parse_json
+from .listeners import Listener, ListenerProblem, read_listeners
+from .settings import RESPONSE_OPTIONS, SESSION_SETTINGS
+from .values import MAX_INT, BadValue, coerce_bool, coerce_choice, coerce_int
 
 __all__ = ["RunningConfig", "DEFAULT_SERVICES", "SEED_DEFAULTS", "load_config", "parse_services_text", "write_default_file"]
 
@@ -56,49 +60,27 @@ DEFAULT_SERVICES: dict[str, Any] = {
             "port": 8443,
             "protocol": "https",
             "enabled": False,
-            "tls": {"serverCertificateFilename": "./web/fccert.pem"},
+            "tls": {"certificateFilename": "./web/fccert.pem"},
         },
     ],
     "apiRoot": "./api",
     "jsonActionApiDefaults": SEED_DEFAULTS,
 }
 
-_MAX_INT = 2_147_483_647
-_STRING_CHOICES = {
-    "defaultApi": ("admin", "db", "hub", "mq", "transform"),
-    "defaultBinaryFormat": ("base64", "hex", "byteArray"),
-    "defaultDebug": ("none", "max"),
-    "defaultVariantFormat": ("json", "binary", "string", "variantObject"),
+_TEXT_CHOICES = {  # jsonActionApiDefaults that are not session settings
     "defaultRetentionPolicy": ("autoPurge", "neverPurge"),
     "defaultRetentionUnit": ("minute", "hour", "day", "week", "month", "year"),
 }
-_FREE_STRINGS = ("defaultDatabaseName", "defaultOwnerName")
 _INT_RANGES = {
-    "idleConnectionTimeoutSeconds": (0, _MAX_INT),
-    "idleCursorTimeoutSeconds": (0, _MAX_INT),
-    "defaultRetentionPeriod": (1, _MAX_INT),
-    "maxJsonApiSessions": (1, _MAX_INT),
-    "maxJsonApiSessionsPerIpAddress": (1, _MAX_INT),
-    "maxJsonApiSessionsPerUsername": (1, _MAX_INT),
+    "defaultRetentionPeriod": (1, MAX_INT),
+    "maxJsonApiSessions": (1, MAX_INT),
+    "maxJsonApiSessionsPerIpAddress": (1, MAX_INT),
+    "maxJsonApiSessionsPerUsername": (1, MAX_INT),
 }
-_RESPONSE_OPTIONS = {
-    "binaryFormat": ("base64", "hex", "byteArray"),
-    "dataFormat": ("default", "arrays", "objects"),
-    "numberFormat": ("number", "string"),
-    "variantFormat": ("json", "binary", "string", "variantObject"),
-}
-
-
-@dataclass(frozen=True)
-class Listener:
-    """One enabled or disabled listener from services.json."""
-
-    service_name: str
-    port: int
-    protocol: str
-    enabled: bool
-    certificate_file: str | None
-    raw: dict[str, Any]
+_KIT_TOP = ("listeners", "apiRoot", "jsonActionApiDefaults")
+#: sections of a real FairCom services.json the kit keeps without using (sources: fact.services_file);
+#: any other object or array that is not a misspelling of the kit's keys is treated the same way
+_FAIRCOM_TOP = ("apis", "applicationRoot", "applications", "mqtt")
 
 
 @dataclass(frozen=True)
@@ -122,8 +104,8 @@ class RunningConfig:
         return self.defaults.get("enablePermanentJsonApiSessions") is True
 
     def listener(self, protocol: str) -> Listener | None:
-        """The first enabled listener for ``protocol`` ("http" or "https")."""
-        return next((item for item in self.listeners if item.protocol == protocol and item.enabled), None)
+        """The listener the kit serves for ``protocol`` ("http" or "https"), if any."""
+        return next((item for item in self.listeners if item.protocol == protocol and item.served), None)
 
 
 def write_default_file(path: Path) -> None:
@@ -165,93 +147,103 @@ def _fail(path: Path, prop: str, problem: str) -> ConfigFileError:
     return ConfigFileError(f"{path}: {prop} {problem}. Fix the file, then start the server again.", path=str(path), property_path=prop)
 
 
+def _close(key: str, names: tuple[str, ...] | list[str]) -> str:
+    found = difflib.get_close_matches(key, list(names), n=1, cutoff=0.8)
+    return f' (did you mean "{found[0]}"?)' if found else ""
+
+
 def _check(path: Path, data: Any, warnings: list[str]) -> RunningConfig:
     if not isinstance(data, dict):
         raise _fail(path, "the top level", "must be a JSON object ({...})")
-    known_top = {"listeners", "apiRoot", "jsonActionApiDefaults"}
-    warnings += [f'{path}: unknown property "{key}" is ignored' for key in data if key not in known_top]
-    listeners = _check_listeners(path, data.get("listeners", DEFAULT_SERVICES["listeners"]), warnings)
+    notes: list[str] = []  # a string taken as a number or boolean
+    unused: list[str] = []  # FairCom sections the kit keeps but does not use
+    for key, value in data.items():
+        if key in _KIT_TOP:
+            continue
+        hint = _close(key, _KIT_TOP)
+        if hint or (key not in _FAIRCOM_TOP and not isinstance(value, (dict, list))):
+            warnings.append(f'{path}: unknown property "{key}" is ignored{hint}')
+        else:
+            unused.append(f'"{key}"')
+    try:
+        listeners = read_listeners(data.get("listeners", DEFAULT_SERVICES["listeners"]), path.parent.parent,
+                                   warnings, notes.append)
+    except ListenerProblem as err:
+        raise _fail(path, err.where, err.problem) from None
     api_root = data.get("apiRoot", "./api")
     if not isinstance(api_root, str):
         raise _fail(path, "apiRoot", "must be a string")
     defaults = data.get("jsonActionApiDefaults", {})
     if not isinstance(defaults, dict):
         raise _fail(path, "jsonActionApiDefaults", "must be an object ({...})")
-    warnings += _check_defaults(path, defaults)
+    defaults = _check_defaults(path, defaults, warnings, notes)
+    warnings += [f"{path}: {note}" for note in notes]
+    not_served = [f"listener {item.service_name} ({item.why_not})" for item in listeners
+                  if item.enabled and not item.served] + unused
+    if not_served:
+        warnings.append(f"{path}: kept in the file but not served by this kit: " + "; ".join(not_served))
     for message in warnings:
         log.warning("%s", message)
-    return RunningConfig(str(path), tuple(listeners), api_root, copy.deepcopy(defaults), tuple(warnings))
+    return RunningConfig(str(path), tuple(listeners), api_root, defaults, tuple(warnings))
 
 
-_LISTENER_KEYS = ("serviceName", "description", "port", "protocol", "enabled", "tls")
+def _check_default(where: str, key: str, value: Any, notes: list[str]) -> Any:
+    """One jsonActionApiDefaults value, checked (a string "4" or "true" is taken, noted in ``notes``)."""
+    if key in SESSION_SETTINGS or key in _TEXT_CHOICES:
+        kind, rule = SESSION_SETTINGS.get(key, ("choice", _TEXT_CHOICES.get(key)))
+        if kind == "choice":
+            return coerce_choice(value, rule)
+        if kind == "string":
+            low, high = rule
+            if not isinstance(value, str) or not low <= len(value.encode()) <= high:
+                raise BadValue(json.dumps(value)[:60], f"it must be a string of {low} to {high} bytes")
+            return value
+        if kind == "int":
+            return coerce_int(value, where, *rule, notes.append)
+        return _check_response_options(where, value, notes)
+    if key in _INT_RANGES:
+        return coerce_int(value, where, *_INT_RANGES[key], notes.append)
+    return coerce_bool(value, where, notes.append)  # enablePermanentJsonApiSessions
 
 
-def _check_listeners(path: Path, items: Any, warnings: list[str]) -> list[Listener]:
-    if not isinstance(items, list):
-        raise _fail(path, "listeners", "must be an array of listener objects")
-    out = []
-    for index, item in enumerate(items):
-        where = f"listeners[{index}]"
-        if not isinstance(item, dict):
-            raise _fail(path, where, "must be an object")
-        warnings += [f'{path}: unknown property "{where}.{key}" is ignored' for key in item if key not in _LISTENER_KEYS]
-        name = item.get("serviceName", f"listener{index}")
-        port = item.get("port")
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise _fail(path, f"{where}.port", f"must be an integer from 0 to 65535, not {json.dumps(port)}")
-        protocol = item.get("protocol", "http")
-        if protocol not in ("http", "https"):
-            raise _fail(path, f"{where}.protocol", f'must be "http" or "https", not {json.dumps(protocol)}')
-        enabled = item.get("enabled", True)
-        if not isinstance(enabled, bool):
-            raise _fail(path, f"{where}.enabled", f"must be true or false (no quotes), not {json.dumps(enabled)}")
-        cert = None
-        if protocol == "https":
-            tls = item.get("tls", {})
-            cert = tls.get("serverCertificateFilename") if isinstance(tls, dict) else None
-            if isinstance(tls, dict):
-                warnings += [f'{path}: unknown property "{where}.tls.{key}" is ignored'
-                             for key in tls if key != "serverCertificateFilename"]
-            if enabled and not isinstance(cert, str):
-                raise _fail(path, f"{where}.tls.serverCertificateFilename", "must name the PEM file (certificate and key)")
-        out.append(Listener(str(name), port, protocol, enabled, cert, item))
+def _check_defaults(path: Path, defaults: dict[str, Any], warnings: list[str], notes: list[str]) -> dict[str, Any]:
+    """The running jsonActionApiDefaults: the file's known values, checked; unknown ones warned about."""
+    known = [*SESSION_SETTINGS, *_TEXT_CHOICES, *_INT_RANGES, "enablePermanentJsonApiSessions"]
+    out: dict[str, Any] = {}
+    for key, value in defaults.items():
+        where = f"jsonActionApiDefaults.{key}"
+        if key not in known or key == "description":
+            warnings.append(f'{path}: unknown property "{where}" is ignored{_close(key, known)}')
+            out[key] = copy.deepcopy(value)
+            continue
+        try:
+            out[key] = _check_default(where, key, value, notes)
+        except _OptionProblem as bad:
+            raise _fail(path, bad.where, f"cannot be {bad.given}: {bad.allowed}") from None
+        except BadValue as bad:
+            raise _fail(path, where, f"cannot be {bad.given}: {bad.allowed}") from None
     return out
 
 
-def _check_defaults(path: Path, defaults: dict[str, Any]) -> list[str]:
-    warnings = []
-    for key, value in defaults.items():
-        where = f"jsonActionApiDefaults.{key}"
-        if key in _STRING_CHOICES:
-            if value not in _STRING_CHOICES[key]:
-                allowed = ", ".join(f'"{v}"' for v in _STRING_CHOICES[key])
-                raise _fail(path, where, f"must be one of {allowed}, not {json.dumps(value)}")
-        elif key in _FREE_STRINGS:
-            if not isinstance(value, str) or not 1 <= len(value.encode()) <= 64:
-                raise _fail(path, where, f"must be a string of 1 to 64 bytes, not {json.dumps(value)}")
-        elif key in _INT_RANGES:
-            low, high = _INT_RANGES[key]
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise _fail(path, where, f"must be an integer from {low} to {high}, not {json.dumps(value)}")
-        elif key == "enablePermanentJsonApiSessions":
-            if not isinstance(value, bool):
-                raise _fail(path, where, f"must be true or false without quotes, not {json.dumps(value)}")
-        elif key == "defaultResponseOptions":
-            warnings += _check_response_options(path, where, value)
-        else:
-            warnings.append(f'{path}: unknown property "{where}" is ignored')
-    return warnings
-
-
-def _check_response_options(path: Path, where: str, value: Any) -> list[str]:
+def _check_response_options(where: str, value: Any, notes: list[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _fail(path, where, "must be an object")
-    warnings = []
+        raise BadValue(json.dumps(value)[:60], "it must be an object")
+    out = {}
     for key, item in value.items():
-        allowed = _RESPONSE_OPTIONS.get(key)
-        if allowed is None:
-            warnings.append(f'{path}: unknown property "{where}.{key}" is ignored')
-        elif item not in allowed:
-            names = ", ".join(f'"{v}"' for v in allowed)
-            raise _fail(path, f"{where}.{key}", f"must be one of {names}, not {json.dumps(item)}")
-    return warnings
+        if key not in RESPONSE_OPTIONS:
+            notes.append(f'unknown property "{where}.{key}" is ignored')
+            continue
+        allowed = RESPONSE_OPTIONS[key]
+        try:
+            out[key] = coerce_bool(item, f"{where}.{key}", notes.append) if allowed is None else coerce_choice(item, allowed)
+        except BadValue as bad:
+            raise _OptionProblem(f"{where}.{key}", bad.given, bad.allowed) from None
+    return out
+
+
+class _OptionProblem(BadValue):
+    """A bad value inside defaultResponseOptions, with its own property path."""
+
+    def __init__(self, where: str, given: str, allowed: str) -> None:
+        super().__init__(given, allowed)
+        self.where = where

@@ -16,7 +16,7 @@ from typing import Any
 
 from .actions import ACTIONS, ActionSpec, find_action
 from .backend import Backend, CallContext
-from .errors import ApiError, ErrorCode
+from .errors import BAD_TOKEN_MESSAGE, ApiError, ErrorCode
 from .jsontext import JsonTextError, parse_json
 from .kit_choices import choice
 from .results import SessionsResult
@@ -34,6 +34,13 @@ _MAX_DEPTH = 64
 #: one compact encoder (json.dumps with separators= builds a new encoder on every call)
 _COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 _ACTION_NAMES = sorted(spec.name for spec in ACTIONS.values())
+_SESSION_ACTIONS = ("createSession", "describeSessions", "listSessions", "pingSession", "alterSession",
+                    "deleteSession", "listServices")
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    """User input shown in a message, short enough to keep the message within FairCom's 256 bytes."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _Request:
@@ -107,7 +114,7 @@ class Dispatcher:
         for key in data:
             if key not in _KNOWN_TOP:
                 req.warnings.append({"code": choice("warning.unknown_property"),
-                                     "message": f'the top-level property "{key}" is not part of the envelope and was ignored'})
+                                     "message": f'the top-level property "{_clip(key)}" is not part of the envelope and was ignored'})
         token = data.get("authToken")
         if token is not None and not isinstance(token, str):
             raise ApiError.invalid("authToken", describe_json(token), "it must be the token string from createSession")
@@ -146,13 +153,16 @@ class Dispatcher:
         req.duplicates = tuple(parsed.duplicate_keys)
         for key in parsed.duplicate_keys:
             req.warnings.append({"code": choice("warning.duplicate_key"),
-                                 "message": f'the key "{key}" appears more than once in an object; only its last value was used: write each key once'})
+                                 "message": f'the key "{_clip(key)}" appears more than once in an object; only its last value was used: write each key once'})
         return parsed.value
 
     def _read_debug(self, data: dict[str, Any], req: _Request) -> None:
         if "debug" not in data:
             return
         value = data["debug"]
+        if value is None:  # FairCom: null is the same as "none"
+            req.debug = "none"
+            return
         mode = _DEBUG_MODES.get(value.lower()) if isinstance(value, str) else None
         if mode is None:
             raise ApiError.invalid("debug", describe_json(value), 'use "none", "min", "max" or "maxOnError"')
@@ -160,10 +170,10 @@ class Dispatcher:
 
     def _read_action(self, data: dict[str, Any], req: _Request) -> ActionSpec:
         api = data.get("api")
-        if api is None:
+        if api == "" or (api is None and choice("api_null_is_default")):  # "" is FairCom's default: the admin api here
             req.supplied["api"] = "admin"
         elif not isinstance(api, str) or api.lower() != "admin":
-            shown = f'"{api}"' if isinstance(api, str) else describe_json(api)
+            shown = f'"{_clip(api)}"' if isinstance(api, str) else describe_json(api)
             raise ApiError(ErrorCode.UNKNOWN_API, f'The api {shown} is not served here: this server implements "api": "admin".')
         if "action" not in data:
             raise ApiError.missing("action", f"name what to do, e.g. {_EXAMPLE}")
@@ -172,9 +182,10 @@ class Dispatcher:
             raise ApiError.invalid("action", describe_json(action), "it must be the name of an action, e.g. \"pingSession\"")
         spec = find_action(action)
         if spec is None:
-            close = difflib.get_close_matches(action, _ACTION_NAMES, n=1, cutoff=0.6)
-            hint = f'did you mean "{close[0]}"?' if close else "the admin actions are " + ", ".join(_ACTION_NAMES)
-            raise ApiError(ErrorCode.UNKNOWN_ACTION, f'The action "{action}" does not exist: {hint}.'.replace("?.", "?"))
+            close = difflib.get_close_matches(action[:64], _ACTION_NAMES, n=1, cutoff=0.6)
+            hint = (f'did you mean "{close[0]}"?' if close else
+                    "the session actions are " + ", ".join(_SESSION_ACTIONS) + "; the account actions createAccount and others")
+            raise ApiError(ErrorCode.UNKNOWN_ACTION, f'The action "{_clip(action)}" does not exist: {hint}.'.replace("?.", "?"))
         return spec
 
     def _check_token(self, spec: ActionSpec, ctx: CallContext) -> None:
@@ -189,10 +200,7 @@ class Dispatcher:
             return
         session = self.backend.sessions.get(token)
         if session is None:
-            raise ApiError(
-                ErrorCode.BAD_TOKEN,
-                "The authToken is not valid: it is unknown, expired or deleted. Call createSession for a new one.",
-            )
+            raise ApiError(ErrorCode.BAD_TOKEN, BAD_TOKEN_MESSAGE)  # FairCom's documented text
         self.backend.sessions.touch(session)
         ctx.session = session
 
@@ -239,7 +247,7 @@ class Dispatcher:
 
     def _encode_unsafe(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> bytes:
         ok = code == ErrorCode.OK
-        if mode == "max":
+        if mode in ("max", "min"):  # FairCom: pretty-printed unless debug is "none"
             out: dict[str, Any] = {}
             if token is not None:
                 out["authToken"] = token
@@ -264,8 +272,6 @@ class Dispatcher:
             pieces.append(",")
         if req.has_request_id:
             pieces += ('"requestId":', _COMPACT(req.data["requestId"]), ",")
-        if mode == "min":
-            pieces += ('"debugInfo":', _COMPACT(self._debug_info(req, mode)), ",")
         pieces += (f'"errorCode":{code},"errorMessage":', json.dumps(message), "}")
         return "".join(pieces).encode()
 

@@ -7,11 +7,41 @@ pages give it) or ``kit's choice`` (the value comes from :mod:`kit_choices`). Th
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from .kit_choices import choice
 
-__all__ = ["ErrorCode", "ErrorRow", "ERROR_TABLE", "ApiError"]
+__all__ = ["ErrorCode", "ErrorRow", "ERROR_TABLE", "ApiError", "fit_message", "MAX_MESSAGE_BYTES",
+           "BAD_TOKEN_MESSAGE", "UNKNOWN_TOKEN_WARNING", "DROP_MISSING_WARNING_CODE", "drop_missing_warning"]
+
+log = logging.getLogger(__name__)
+
+#: FairCom's documented limit of an errorMessage (sources: fact.error_message_limit)
+MAX_MESSAGE_BYTES = 256
+#: FairCom's documented 12031 text (sources: fact.bad_token_message)
+BAD_TOKEN_MESSAGE = (
+    "'authToken' does not match any existing session. Use a valid 'authToken' or use 'createSession' "
+    "to create a valid 'authToken'."
+)
+#: FairCom's documented deleteSession warning for an unknown token (sources: action.deleteSession)
+UNKNOWN_TOKEN_WARNING = "'authToken' does not match any existing session. Use a valid 'authToken'."
+#: dropAccounts of a name no account has: success, and this documented warning (sources: action.dropAccounts)
+DROP_MISSING_WARNING_CODE = 101
+
+
+def drop_missing_warning(name_key: str) -> str:
+    """FairCom's documented warning text for an account dropAccounts could not find."""
+    return f"Not able to remove account [{name_key[:64]}] - ISAM error [0]"
+
+
+def fit_message(message: str) -> str:
+    """``message`` if it fits FairCom's 256-byte limit, else clipped to it (and logged: a bug)."""
+    data = message.encode("utf-8", "surrogatepass")
+    if len(data) <= MAX_MESSAGE_BYTES:
+        return message
+    log.warning("a message over %d bytes was clipped: %r", MAX_MESSAGE_BYTES, message[:80])
+    return data[: MAX_MESSAGE_BYTES - 3].decode("utf-8", "ignore") + "..."
 
 
 class ErrorCode:
@@ -74,6 +104,7 @@ class ApiError(Exception):
     """
 
     def __init__(self, code: int, message: str, *, http_status: int = 200) -> None:
+        message = fit_message(message)
         super().__init__(message)
         self.code = code
         self.message = message

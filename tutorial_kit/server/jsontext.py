@@ -75,6 +75,7 @@ def describe_decode_error(text: str, err: json.JSONDecodeError) -> tuple[str, in
         if match:
             pos = match.end(1) + 1
             name = match.group(1)
+            name = name if len(name) <= 24 else name[:21] + "..."  # keep messages within 256 bytes
             line, column = _line_col(text, pos)
             return (
                 f'line {line}, column {column}: a ":" is missing after the property name "{name}"'

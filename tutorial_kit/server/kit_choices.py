@@ -46,17 +46,15 @@ KIT_CHOICES: dict[str, Choice] = {
     # --- warnings in debugInfo.warnings ---
     "warning.duplicate_key": Choice(12012, "a JSON object repeated a key; the last one wins"),
     "warning.unknown_property": Choice(12012, "a property the action does not know was ignored"),
+    "warning.value_taken": Choice(12012, 'a "true" or "4" string where a boolean or number belongs was taken as one'),
+    "warning.not_found": Choice(12012, "describeAccounts: a listed username matches no account the caller may see"),
+    "warning.account_property": Choice(12012, "an account property is stored only, or createAccount set an empty password"),
     # --- behaviour ---
     "password_mask": Choice("********", "debugInfo's request copy hides passwords (FairCom echoes them)"),
     "timestamp_zone": Choice("UTC", "session timestamps are UTC, written without a zone"),
     "permanent_survives_flag_off": Choice(
         True, "turning enablePermanentJsonApiSessions off refuses new API keys but keeps existing ones"
     ),
-    "account_actions": Choice(
-        ("createAccount", "alterAccount", "dropAccount", "listAccounts"),
-        "workshop account management; names follow FairCom's verbNoun style",
-    ),
-    "account_username_max_bytes": Choice(31, "FairCom user names are at most 31 bytes"),
     "login_throttle_failures": Choice(5, "the 5th wrong login for a username from one address blocks"),
     "login_throttle_window_seconds": Choice(60, "failures older than this are forgotten"),
     "login_throttle_block_seconds": Choice(60, "a fixed block; attempts during it do not extend it"),
@@ -71,10 +69,65 @@ KIT_CHOICES: dict[str, Choice] = {
         True, "defaultResponseOptions given to createSession/alterSession replace only the options named"
     ),
     "listservices_tls_needs_token": Choice(True, "listener tls objects are shown only to a valid authToken"),
+    # --- the envelope, where FairCom's pages leave a case open ---
+    "api_null_is_default": Choice(True, '"api": null is treated like "api" left out (FairCom documents "" as the default)'),
+    "server_version": Choice(
+        "FairCom tutorial kit {version} (a stand-in for learning, not a FairCom server)",
+        "serverVersion must never be mistaken for a real server's (FairCom's pages show the product and version)",
+    ),
+    # --- accounts: what FairCom's account pages leave open ---
+    "roles_not_emulated": Choice(
+        ("assignRolesToAccounts", "cloneAccount"),
+        "the kit teaches sessions; these documented role actions answer 12008 naming their FairCom page",
+    ),
+    "services_not_emulated": Choice(
+        ("manageService",), "the kit's only service action is listServices; this one answers 12008 naming its page"
+    ),
+    "account_property_defaults": Choice(
+        {"lockoutAfterNFailedAttempts": 0, "maxDaysBeforePasswordMustChange": 0, "maxMinutesBeforeNextLogin": 0,
+         "memoryLimit": 0, "memoryRule": "default"},
+        "FairCom defaults them to server settings (LOGON_FAIL_LIMIT, ...) the kit does not have; these are the "
+        "values FairCom's listAccounts example shows for the admin account",
+    ),
+    "account_lockout_default_wait_minutes": Choice(
+        5, "lockoutAfterNFailedAttempts without lockoutWaitMinutes locks for this long (FairCom: the server's setting)"
+    ),
+    "account_stored_only": Choice(
+        ("maxDaysBeforePasswordMustChange", "maxMinutesBeforeNextLogin", "memoryLimit", "memoryRule"),
+        "stored and returned, not acted on (a warning says so); the dates and the lockout are enforced at login",
+    ),
+    "account_lockout_in_memory": Choice(True, "an account's failed-login count and lockout live in memory: a restart ends them"),
+    "account_disable_date_whole_day": Choice(
+        True, 'a disableDatetime given as a date ("2024-12-31") allows logins through that whole day, UTC'
+    ),
+    "memory_rule_any_string": Choice(True, "memoryRule: FairCom shows only \"default\"; any string of 1 to 64 bytes is stored"),
+    "admin_role_names": Choice(("ADMIN",), 'roleNames of the administrator (FairCom\'s listAccounts example shows role "ADMIN")'),
+    "list_accounts_admin_only": Choice(
+        True, "FairCom lists the accounts the caller 'is authorized to see'; in the kit only the administrator may"
+    ),
+    "describe_accounts_default_own": Choice(True, "describeAccounts without usernames (or with []) describes the caller's account"),
+    "describe_accounts_result_key": Choice("accounts", "FairCom's example shows one bare account object; the kit lists them"),
+    "account_actions_empty_result": Choice(True, 'createAccount, alterAccount, dropAccounts answer "result": {}'),
+    "alter_own_account_properties": Choice(
+        ("password", "accountDescription"),
+        "an account may change these of its own; its dates, lockout and limits need the administrator",
+    ),
+    "alter_account_needs_current_password": Choice(
+        False, "FairCom's alterAccount documents no property for the current password; the kit asks for none"
+    ),
+    "password_change_ends_sessions": Choice(
+        True, "a new password ends every other session of the account, API keys too (a stolen token stops working)"
+    ),
+    "drop_admin_refused": Choice(True, "dropAccounts naming ADMIN is refused (12012) and drops nothing"),
+    # --- services.json and listServices ---
+    "served_protocols": Choice(("http", "https"), "listeners of other protocols (mqtt, ws, ...) are kept, not served"),
+    "https_without_certificate_file": Choice(
+        "not served", "an https listener whose certificate file is absent is not served (warning), if another is"
+    ),
     # --- the server process's life and who may reach it (docs/security.md, docs/jupyterhub.md) ---
     "own_user_only": Choice(
-        True, "a loopback server answers only connections from processes of its own OS user (found in "
-        "/proc/net/tcp, once per connection); `serve --allow-other-users` turns it off",
+        True, "a loopback server answers only connections from processes of its own OS user (asked of the "
+        "kernel once per connection); `serve --allow-other-users` turns it off",
     ),
     "serve_idle_timeout_seconds": Choice(
         3600, "the lessons' background server stops after this long with no request and no open WebSocket "

@@ -100,15 +100,19 @@ class ServerCore:
                                   path=config.path, property_path="listeners")
         tls = self._tls_context(https) if https is not None else None  # before binding anything
         sockets: list[tuple[list[socket.socket], ssl.SSLContext | None]] = []
+        served: dict[int, int] = {}  # listener index -> the port really served on (listServices shows it)
         try:
             if http is not None:
                 port = self.port_override if self.port_override is not None else http.port
                 sockets.append((_bind(port, self.host), None))
+                served[http.index] = sockets[-1][0][0].getsockname()[1]
             if https is not None:
                 sockets.append((_bind(https.port, self.host), tls))
+                served[https.index] = sockets[-1][0][0].getsockname()[1]
             addresses = tuple(dict.fromkeys(s.getsockname()[0] for group, _ in sockets for s in group))
             store = Store(self.home / "data" / "kit.sqlite3")
-            self.backend = Backend(config, store, ip_addresses=addresses, reproducible=reproducible)
+            self.backend = Backend(config, store, ip_addresses=addresses, served_ports=served,
+                                   reproducible=reproducible)
         except BaseException:  # a failed start must not keep a port bound
             for group, _ in sockets:
                 for sock in group:
@@ -149,7 +153,7 @@ class ServerCore:
                 f"which cannot be used ({err}). Put the certificate and its private key in that one PEM file, "
                 "or set \"enabled\": false on the https listener.",
                 path=str(services_path(self.home)),
-                property_path=f"listeners[{self.config.listeners.index(listener)}].tls.serverCertificateFilename",
+                property_path=f"listeners[{listener.index}].tls.{listener.certificate_key}",
             ) from None
         return context
 

@@ -24,12 +24,12 @@ __all__ = ["HostInfo", "Session", "SessionTable", "format_timestamp", "extend_js
 #: The session object's keys, in the order every answer uses (the seed is the reference).
 SESSION_KEYS = (
     "authToken", "username", "description", "defaultDatabaseName", "defaultOwnerName",
-    "defaultBinaryFormat", "defaultVariantFormat", "defaultResponseOptions",
-    "idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds", "defaultApi", "defaultDebug",
-    "transformBufferInitialBytes", "permanentSession", "sessionStartTimestamp",
+    "defaultBinaryFormat", "defaultVariantFormat", "defaultStringFormat", "defaultFixedLengthCharFormat",
+    "defaultResponseOptions", "idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds", "defaultApi",
+    "defaultDebug", "transformBufferInitialBytes", "permanentSession", "sessionStartTimestamp",
     "sessionLastAccessedTimestamp", "defaultRetentionPolicy", "defaultRetentionUnit",
-    "defaultRetentionPeriod", "hostname", "hostUuid", "hostIpAddresses", "hostServerNamePort",
-    "hostSQLPort",
+    "defaultRetentionPeriod", "serverVersion", "hostname", "hostUuid", "hostIpAddresses",
+    "hostServerNamePort", "hostSQLPort",
 )
 
 _TS_CACHE: dict[int, str] = {}  # a pure cache: the formatted text of recent seconds
@@ -60,6 +60,7 @@ class HostInfo:
     retention_policy: str
     retention_unit: str
     retention_period: int
+    server_version: str = ""
     server_name_port: str = "FAIRCOMS"
     sql_port: int = 6597
 
@@ -69,6 +70,7 @@ class HostInfo:
             "defaultRetentionPolicy": self.retention_policy,
             "defaultRetentionUnit": self.retention_unit,
             "defaultRetentionPeriod": self.retention_period,
+            "serverVersion": self.server_version,
             "hostname": self.hostname,
             "hostUuid": self.host_uuid,
             "hostIpAddresses": list(self.ip_addresses),
@@ -84,7 +86,7 @@ class HostInfo:
 
 @dataclass(eq=False)
 class Session:
-    """One live session. ``settings`` holds the ten session settings, already resolved."""
+    """One live session. ``settings`` holds the session settings (:data:`settings.SESSION_SETTINGS`), resolved."""
 
     token: str
     seq: int
@@ -121,6 +123,8 @@ class Session:
             "defaultOwnerName": s["defaultOwnerName"],
             "defaultBinaryFormat": s["defaultBinaryFormat"],
             "defaultVariantFormat": s["defaultVariantFormat"],
+            "defaultStringFormat": s["defaultStringFormat"],
+            "defaultFixedLengthCharFormat": s["defaultFixedLengthCharFormat"],
             "defaultResponseOptions": s["defaultResponseOptions"],
             "idleConnectionTimeoutSeconds": -1 if self.permanent else s["idleConnectionTimeoutSeconds"],
             "idleCursorTimeoutSeconds": s["idleCursorTimeoutSeconds"],

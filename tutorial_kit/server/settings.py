@@ -1,18 +1,27 @@
 """Session settings: what createSession and alterSession accept, checked one property at a time.
 
-Every check raises :class:`ApiError` naming the property, what was sent and what is allowed.
+The allowed values are FairCom's (see :mod:`sources`, rows ``fact.session_settings`` and
+``fact.response_options``). Every check raises :class:`ApiError` naming the property, what was sent
+and what is allowed; a string "true" or "4" where a boolean or number belongs is taken, with a
+warning through ``warn`` (see :mod:`values`).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .errors import ApiError
+from .values import MAX_INT, BadValue, Warn, coerce_bool, coerce_choice, coerce_int, describe_json
 
-__all__ = ["SESSION_SETTINGS", "check_settings", "check_bool", "check_string", "describe_json"]
+__all__ = [
+    "SESSION_SETTINGS", "RESPONSE_OPTIONS", "RESPONSE_OPTION_DEFAULTS", "SETTING_FALLBACKS",
+    "check_settings", "check_setting", "check_bool", "check_int", "check_string", "describe_json",
+]
 
-_MAX_INT = 2_147_483_647
+_BINARY = ("base64", "hex", "byteArray")
+_VARIANT = ("json", "binary", "string", "variantObject")
+_STRING = ("json", "hex")
+_FIXED_CHAR = ("sql", "trimTrailingSpaces", "trimTrailingPadding")
 
 #: property -> (kind, rule). kind: "choice" (allowed strings), "string" (min, max bytes),
 #: "int" (min, max), "options" (defaultResponseOptions).
@@ -22,40 +31,59 @@ SESSION_SETTINGS: dict[str, tuple[str, Any]] = {
     "defaultDebug": ("choice", ("none", "max")),
     "defaultDatabaseName": ("string", (1, 64)),
     "defaultOwnerName": ("string", (1, 64)),
-    "defaultBinaryFormat": ("choice", ("base64", "hex", "byteArray")),
-    "defaultVariantFormat": ("choice", ("json", "binary", "string", "variantObject")),
+    "defaultBinaryFormat": ("choice", _BINARY),
+    "defaultVariantFormat": ("choice", _VARIANT),
+    "defaultStringFormat": ("choice", _STRING),
+    "defaultFixedLengthCharFormat": ("choice", _FIXED_CHAR),
     "defaultResponseOptions": ("options", None),
-    "idleConnectionTimeoutSeconds": ("int", (0, _MAX_INT)),
-    "idleCursorTimeoutSeconds": ("int", (0, _MAX_INT)),
+    "idleConnectionTimeoutSeconds": ("int", (0, MAX_INT)),
+    "idleCursorTimeoutSeconds": ("int", (0, MAX_INT)),
 }
 
-_RESPONSE_OPTIONS = {
-    "binaryFormat": ("base64", "hex", "byteArray"),
+#: defaultResponseOptions: every documented key, in the order of FairCom's createSession answer.
+RESPONSE_OPTIONS: dict[str, tuple[str, ...] | None] = {
+    "binaryFormat": _BINARY,
+    "variantFormat": _VARIANT,
     "dataFormat": ("default", "arrays", "objects"),
     "numberFormat": ("number", "string"),
-    "variantFormat": ("json", "binary", "string", "variantObject"),
+    "stringFormat": _STRING,
+    "fixedLengthCharFormat": _FIXED_CHAR,
+    "includeBookmarks": None,  # a boolean
+}
+RESPONSE_OPTION_DEFAULTS: dict[str, Any] = {
+    "binaryFormat": "hex", "variantFormat": "json", "dataFormat": "objects", "numberFormat": "number",
+    "stringFormat": "json", "fixedLengthCharFormat": "sql", "includeBookmarks": False,
+}
+#: a session setting's value when neither the request nor jsonActionApiDefaults gives one
+SETTING_FALLBACKS: dict[str, Any] = {
+    "description": "", "defaultVariantFormat": "json", "defaultStringFormat": "json",
+    "defaultFixedLengthCharFormat": "sql",
 }
 
 
-def describe_json(value: Any) -> str:
-    """A short, human description of a JSON value for error messages."""
-    text = json.dumps(value, ensure_ascii=False)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    kind = {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), "null"
-    )
-    return f"the {kind} {text}" if value is not None else "null"
+def _invalid(prop: str, bad: BadValue) -> ApiError:
+    return ApiError.invalid(prop, bad.given, bad.allowed)
 
 
-def check_bool(prop: str, value: Any) -> bool:
-    """Return ``value`` if it is a JSON boolean; a string "true" gets a message about quotes."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+def check_bool(prop: str, value: Any, warn: Warn | None = None) -> bool:
+    """A JSON boolean; with ``warn``, the string "true"/"false" is taken with a warning."""
+    if warn is None and isinstance(value, str) and value.strip().lower() in ("true", "false"):
         word = value.strip().lower()
-        raise ApiError.invalid(prop, f'the string "{value}"', f"write JSON {word} without quotes")
-    raise ApiError.invalid(prop, describe_json(value), "it must be true or false")
+        raise ApiError.invalid(prop, f'the string "{value.strip()[:8]}"', f"write JSON {word} without quotes")
+    try:
+        return coerce_bool(value, prop, warn)
+    except BadValue as bad:
+        raise _invalid(prop, bad) from None
+
+
+def check_int(prop: str, value: Any, low: int, high: int, warn: Warn | None = None) -> int:
+    """A whole number in range; with ``warn``, a string of digits is taken with a warning."""
+    if warn is None and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        raise ApiError.invalid(prop, f'the string "{value.strip()[:12]}"', "write the number without quotes")
+    try:
+        return coerce_int(value, prop, low, high, warn)
+    except BadValue as bad:
+        raise _invalid(prop, bad) from None
 
 
 def check_string(prop: str, value: Any, low: int, high: int) -> str:
@@ -76,36 +104,26 @@ def check_string(prop: str, value: Any, low: int, high: int) -> str:
     return value
 
 
-def _check_int(prop: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            raise ApiError.invalid(prop, f'the string "{value}"', f"write the number {value.strip()} without quotes")
-        raise ApiError.invalid(prop, describe_json(value), f"it must be a whole number from {low} to {high}")
-    if not low <= value <= high:
-        raise ApiError.invalid(prop, str(value), f"it must be from {low} to {high}")
-    return value
-
-
 def _check_choice(prop: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        names = ", ".join(f'"{item}"' for item in allowed)
-        raise ApiError.invalid(prop, describe_json(value), f"use one of {names}")
-    return value
+    try:
+        return coerce_choice(value, allowed)
+    except BadValue as bad:
+        raise _invalid(prop, bad) from None
 
 
-def _check_options(prop: str, value: Any) -> dict[str, Any]:
+def _check_options(prop: str, value: Any, warn: Warn | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ApiError.invalid(prop, describe_json(value), "it must be an object such as {\"dataFormat\": \"objects\"}")
+    out = {}
     for key, item in value.items():
-        allowed = _RESPONSE_OPTIONS.get(key)
-        if allowed is None:
-            names = ", ".join(_RESPONSE_OPTIONS)
-            raise ApiError.invalid(f"{prop}.{key}", "an unknown option", f"the options are {names}")
-        _check_choice(f"{prop}.{key}", item, allowed)
-    return dict(value)
+        if key not in RESPONSE_OPTIONS:
+            raise ApiError.invalid(f"{prop}.{key[:40]}", "an unknown option", "the options are " + ", ".join(RESPONSE_OPTIONS))
+        allowed = RESPONSE_OPTIONS[key]
+        out[key] = check_bool(f"{prop}.{key}", item, warn) if allowed is None else _check_choice(f"{prop}.{key}", item, allowed)
+    return out
 
 
-def check_setting(prop: str, value: Any) -> Any:
+def check_setting(prop: str, value: Any, warn: Warn | None = None) -> Any:
     """Check one session setting and return the value to store."""
     kind, rule = SESSION_SETTINGS[prop]
     if kind == "choice":
@@ -113,10 +131,10 @@ def check_setting(prop: str, value: Any) -> Any:
     if kind == "string":
         return check_string(prop, value, *rule)
     if kind == "int":
-        return _check_int(prop, value, *rule)
-    return _check_options(prop, value)
+        return check_int(prop, value, *rule, warn)
+    return _check_options(prop, value, warn)
 
 
-def check_settings(params: dict[str, Any]) -> dict[str, Any]:
+def check_settings(params: dict[str, Any], warn: Warn | None = None) -> dict[str, Any]:
     """Return the session settings found in ``params``, each checked."""
-    return {prop: check_setting(prop, params[prop]) for prop in SESSION_SETTINGS if prop in params}
+    return {prop: check_setting(prop, params[prop], warn) for prop in SESSION_SETTINGS if prop in params}

@@ -14,7 +14,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +43,37 @@ _MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        # FairCom's documented account properties (enableDatetime, lockoutAfterNFailedAttempts, ...)
+        # as one JSON object, and when the password last changed. Accounts of an older home get
+        # {} (every property at its default) and an unknown last change (NULL).
+        "0002_account_properties",
+        """
+        ALTER TABLE accounts ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE accounts ADD COLUMN password_changed REAL
+        """,
+    ),
 )
+
+_ACCOUNT_COLUMNS = "name_key, username, password_hash, description, is_admin, properties, password_changed"
 
 
 @dataclass(frozen=True)
 class AccountRow:
-    """An account as stored."""
+    """An account as stored. ``description`` is FairCom's ``accountDescription``; ``properties``
+    holds the other documented account properties that were set (see :mod:`account_props`)."""
 
     name_key: str
     username: str
     password_hash: str
     description: str
     is_admin: bool
+    properties: dict[str, Any] = field(default_factory=dict)
+    password_changed: float | None = None
+
+
+def _account(row: sqlite3.Row) -> AccountRow:
+    return AccountRow(row[0], row[1], row[2], row[3], bool(row[4]), json.loads(row[5]), row[6])
 
 
 @dataclass(frozen=True)
@@ -146,21 +165,33 @@ class Store:
     # --- accounts ---
 
     def account(self, name_key: str) -> AccountRow | None:
-        row = self._conn.execute("SELECT * FROM accounts WHERE name_key = ?", (name_key,)).fetchone()
-        return None if row is None else AccountRow(row[0], row[1], row[2], row[3], bool(row[4]))
+        row = self._conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE name_key = ?", (name_key,)).fetchone()
+        return None if row is None else _account(row)
 
     def accounts(self) -> list[AccountRow]:
-        rows = self._conn.execute("SELECT * FROM accounts ORDER BY is_admin DESC, name_key")
-        return [AccountRow(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        rows = self._conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY is_admin DESC, name_key")
+        return [_account(r) for r in rows]
 
     def insert_account(self, row: AccountRow) -> None:
         self._conn.execute(
-            "INSERT INTO accounts (name_key, username, password_hash, description, is_admin) VALUES (?, ?, ?, ?, ?)",
-            (row.name_key, row.username, row.password_hash, row.description, int(row.is_admin)),
+            f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (row.name_key, row.username, row.password_hash, row.description, int(row.is_admin),
+             json.dumps(row.properties), row.password_changed),
         )
 
-    def set_password_hash(self, name_key: str, password_hash: str) -> None:
-        self._conn.execute("UPDATE accounts SET password_hash = ? WHERE name_key = ?", (password_hash, name_key))
+    def update_account(self, before: AccountRow, after: AccountRow) -> bool:
+        """Write ``after`` if the stored row still has ``before``'s password hash; False if not.
+
+        The hash check makes the update fail when the account was dropped (or dropped and created
+        again, or given another password) while this change was being prepared off the loop.
+        """
+        cursor = self._conn.execute(
+            "UPDATE accounts SET password_hash = ?, description = ?, properties = ?, password_changed = ?"
+            " WHERE name_key = ? AND password_hash = ?",
+            (after.password_hash, after.description, json.dumps(after.properties), after.password_changed,
+             before.name_key, before.password_hash),
+        )
+        return cursor.rowcount == 1
 
     def delete_account(self, name_key: str) -> None:
         """Delete an account and, in the same transaction, its permanent sessions."""
