@@ -8,7 +8,6 @@ holds its home's lock (:mod:`tutorial_kit.server.lifetime`); this module reads t
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import select
@@ -17,7 +16,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,11 +36,6 @@ ServerState = RunRecord
 def read_state(path: Path) -> ServerState | None:
     """Return the recorded state, or None when the file is missing or unreadable (logged)."""
     return read_record(path)
-
-
-def now_utc() -> str:
-    """The current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @contextmanager
@@ -130,10 +123,16 @@ def _holds_open(pid: int, path: Path) -> bool | None:
     if not Path("/proc/self/fd").is_dir():
         return None
     try:
-        links = [os.readlink(entry) for entry in fd_dir.iterdir()]
+        entries = list(fd_dir.iterdir())
     except OSError:  # gone, or another user's process
         return False
-    return str(path) in links
+    for entry in entries:
+        try:
+            if os.readlink(entry) == str(path):
+                return True
+        except OSError:  # that descriptor closed meanwhile (a connection ending): not the lock
+            continue
+    return False
 
 
 def is_server_of(pid: int, home: Path) -> bool:
