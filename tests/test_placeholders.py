@@ -132,3 +132,19 @@ def test_client_method_delegates(client: KitClient) -> None:
 def test_non_dict_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="needs a request dict"):
         fill_placeholders('{"action": "pingSession"}')  # type: ignore[arg-type]
+
+
+def test_the_text_of_a_broken_example_keeps_its_mistakes() -> None:
+    from seed_examples import SEED_CREATE
+    from tutorial_kit.placeholders import fill_placeholders_text
+
+    text, notes = fill_placeholders_text(SEED_CREATE, username="ADMIN", password="pw")
+    assert text == SEED_CREATE.replace('"CHANGE"', '"ADMIN"')  # both usernames filled, nothing else
+    assert len(notes) == 2
+    printed = '{"api": "admin"\n "action": "describeSessions", "params": {"authTokens": ["replaceWithValidAuthtoken",' \
+              ' "replaceWithAnotherValidAuthtoken"]}, "authToken": "replaceWithValidAuthtoken"}'
+    filled, notes = fill_placeholders_text(printed, auth_token="A" * 64, check_tokens=["B" * 64, "C" * 64])
+    assert filled == printed.replace('["replaceWithValidAuthtoken"', '["' + "B" * 64 + '"').replace(
+        "replaceWithAnotherValidAuthtoken", "C" * 64).replace('"authToken": "replaceWithValidAuthtoken"',
+                                                             '"authToken": "' + "A" * 64 + '"')
+    assert fill_placeholders_text('{"action": "pingSession"}').text == '{"action": "pingSession"}'

@@ -54,9 +54,10 @@ def _add_lifetime_options(serve: argparse.ArgumentParser) -> None:
 
 def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Commands that live in their own modules register here."""
-    from . import cli_extra
+    from . import cli_extra, doctor
 
     cli_extra.register(commands)
+    doctor.register(commands)
 
 
 async def _serve_async(args: argparse.Namespace) -> int:

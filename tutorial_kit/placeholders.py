@@ -10,6 +10,7 @@ placeholder                                  where FairCom's pages use it
 ``authTokenThatWasChecked``                  the tutorial's *response* example (not a request value)
 ``replaceWithValidAuthtoken``                the ``alterSession`` page
 ``anAuthorizationTokenFromTheServer``        the ``listSessions`` and ``pingSession`` pages
+``replaceWithAnotherValidAuthtoken``         an older ``describeSessions`` page: a second session to check
 ``CHANGE``                                   ``createSession``: ``username`` and ``password``
 ===========================================  ====================================================
 
@@ -17,11 +18,17 @@ placeholder                                  where FairCom's pages use it
 says what it did in a list of notes, tokens shortened and passwords masked. A token placeholder's
 meaning comes from where it stands: the top-level ``authToken`` is the caller's token;
 ``params.authTokens`` lists the sessions to check.
+
+:func:`fill_placeholders_text` does the same on the text of a request as FairCom printed it, for
+examples that are not valid JSON or repeat a key: it replaces only the placeholder strings and
+leaves every other character where it was.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import re
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
 from ._response import PASSWORD_MASK, mask_token
@@ -34,7 +41,9 @@ __all__ = [
     "CREDENTIAL_PLACEHOLDER",
     "FillResult",
     "TOKEN_PLACEHOLDERS",
+    "TextFillResult",
     "fill_placeholders",
+    "fill_placeholders_text",
     "find_placeholders",
 ]
 
@@ -44,6 +53,7 @@ TOKEN_PLACEHOLDERS: dict[str, str] = {
     "authTokenThatWasChecked": "a value from a response example; a request does not carry it",
     "replaceWithValidAuthtoken": "the token that createSession returned",
     "anAuthorizationTokenFromTheServer": "the token that createSession returned",
+    "replaceWithAnotherValidAuthtoken": "the token of another session describeSessions should check",
 }
 CREDENTIAL_PLACEHOLDER = "CHANGE"
 ALL_PLACEHOLDERS = frozenset(TOKEN_PLACEHOLDERS) | {CREDENTIAL_PLACEHOLDER}
@@ -71,6 +81,13 @@ def find_placeholders(value: Any, path: str = "") -> list[tuple[str, str]]:
     elif isinstance(value, str) and value in ALL_PLACEHOLDERS:
         found.append((path, value))
     return found
+
+
+class TextFillResult(NamedTuple):
+    """The filled text of a request and what was replaced."""
+
+    text: str
+    notes: list[str]
 
 
 class _Sources(NamedTuple):
@@ -188,3 +205,84 @@ def fill_placeholders(
         if not any(note.startswith(path.split("[")[0] + ":") for note in notes):
             notes.append(f'{path}: left "{placeholder}" as is: put the value you mean there yourself')
     return FillResult(filled, notes)
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def fill_placeholders_text(
+    text: str,
+    client: KitClient | None = None,
+    *,
+    auth_token: str | None = None,
+    check_tokens: str | list[str] | None = None,
+    username: str | None = None,
+    password: str | None = None,
+) -> TextFillResult:
+    """Fill the placeholders in the *text* of a request; return ``(text, notes)``.
+
+    The same rules as :func:`fill_placeholders`, read from the text: a placeholder after
+    ``"authToken":`` is the caller's token; the placeholders in the array after ``"authTokens":``
+    become the tokens to check, one each, in order (the last token repeats if there are more
+    placeholders than tokens); ``"CHANGE"`` after ``"username":`` or ``"password":`` in a
+    ``createSession`` request is the credential. Only those strings change, so a request that is
+    not valid JSON, or repeats a key, reaches the server with its mistake intact.
+    """
+    src = _sources(client, auth_token, check_tokens, username, password)
+    is_create = re.search(r'"action"\s*:\s*"createSession"', text, re.IGNORECASE) is not None
+    notes: list[str] = []
+    pieces: list[str] = []
+    last_key: str | None = None
+    in_checks = False
+    checks_used = 0
+    pos = 0
+    for match in _STRING.finditer(text):
+        between = text[pos:match.start()]
+        if in_checks and "]" in between:
+            in_checks = False
+        pieces.append(between)
+        pos = match.end()
+        value = json.loads(match.group())
+        after = text[pos:pos + 40].lstrip()
+        if after.startswith(":"):
+            last_key = value
+            in_checks = value == "authTokens"
+            pieces.append(match.group())
+            continue
+        new = _text_value(value, last_key, in_checks, checks_used, is_create, src, notes)
+        if in_checks and value in TOKEN_PLACEHOLDERS:
+            checks_used += 1
+        pieces.append(match.group() if new is None else json.dumps(new))
+    pieces.append(text[pos:])
+    return TextFillResult("".join(pieces), notes)
+
+
+def _text_value(value: str, key: str | None, in_checks: bool, used: int, is_create: bool,
+                src: _Sources, notes: list[str]) -> str | None:
+    """The value that replaces one placeholder string of a request's text, or None to keep it."""
+    if in_checks and value in TOKEN_PLACEHOLDERS:
+        tokens, origin = src.check_tokens
+        if not tokens:
+            notes.append(f'params.authTokens: left "{value}" as is: there is no token yet')
+            return None
+        token = tokens[min(used, len(tokens) - 1)]
+        notes.append(f'params.authTokens[{used}]: "{value}" -> "{mask_token(token)}" ({origin})')
+        return token
+    if key == "authToken" and value in TOKEN_PLACEHOLDERS:
+        token, origin = src.auth_token
+        if not token:
+            notes.append(f'authToken: left "{value}" as is: there is no token yet; run createSession first')
+            return None
+        notes.append(f'authToken: "{value}" -> "{mask_token(token)}" ({origin})')
+        return token
+    if is_create and value == CREDENTIAL_PLACEHOLDER and key in ("username", "password"):
+        secret, origin = src.username if key == "username" else src.password
+        if secret is None:
+            notes.append(f'params.{key}: left "CHANGE" as is: pass {key}=...')
+            return None
+        shown = PASSWORD_MASK if key == "password" else f'"{secret}"'
+        notes.append(f'params.{key}: "CHANGE" -> {shown} ({origin})')
+        return secret
+    if value in ALL_PLACEHOLDERS:
+        notes.append(f'{key or "?"}: left "{value}" as is: put the value you mean there yourself')
+    return None
