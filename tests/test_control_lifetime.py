@@ -107,6 +107,18 @@ def test_the_server_outlives_kernels_and_ends_with_their_jupyter_server(
     assert "it stopped when the Jupyter server that started it ended" in text
 
 
+def test_a_restart_from_a_terminal_keeps_the_owner(
+        home: Path, clean_env: dict[str, str], owner: subprocess.Popen[bytes]) -> None:
+    ServerControl(home, env={**clean_env, "JPY_PARENT_PID": str(owner.pid)}).start()
+    terminal = ServerControl(home, env=clean_env)  # JupyterLab's terminal: no JPY_PARENT_PID
+    assert terminal.owner_pid is None
+    assert terminal.restart().status().owner_pid == owner.pid  # still ends with JupyterLab
+    pid = terminal.status().pid
+    owner.kill()
+    assert pid is not None and wait_for_exit(pid, 60)
+    _wait_stopped(home, "owner")
+
+
 def test_a_dead_jupyter_pid_is_no_owner(clean_env: dict[str, str], owner: subprocess.Popen[bytes]) -> None:
     owner.kill()
     owner.wait(30)

@@ -178,8 +178,9 @@ class ServerControl:
         if state is not None:
             log.debug("reusing server pid %s at %s", state.pid, state.url)
             return state
+        previous = _process.read_state(self.state_path)
         self._stop_locked()  # a recorded server that no longer answers is ended, its record removed
-        owner = self.owner_pid if self.owner_pid is not None and _process.process_alive(self.owner_pid) else None
+        owner = self._owner(previous)
         try:
             spawn_server(self.home, port, env=self.env, log_path=self.log_path, services=self.services_path,
                          timeout=self.start_timeout, owner_pid=owner, idle_timeout=self.idle_timeout)
@@ -192,6 +193,14 @@ class ServerControl:
         if state is None:
             raise ServerControlError(f"the server started but wrote no record in {self.state_path}; see {self.log_path}")
         return state
+
+    def _owner(self, previous: _process.ServerState | None) -> int | None:
+        """The new server's owner: this control's (the kernel's Jupyter server), else the one the
+        last run had while it still runs (so a restart from JupyterLab's terminal, where there is
+        no JPY_PARENT_PID, still ends with JupyterLab), else none."""
+        stopped = read_stopped(self.home) or {}
+        candidates = (self.owner_pid, previous.owner_pid if previous else None, stopped.get("owner_pid"))
+        return next((pid for pid in candidates if isinstance(pid, int) and _process.process_alive(pid)), None)
 
     def _port_to_use(self) -> int:
         """The port of a failed restart, else the last run's port while it is free, else any."""

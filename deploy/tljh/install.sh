@@ -14,7 +14,7 @@ KIT_REPO="${KIT_REPO:?set KIT_REPO to the kit repository URL (https://...)}"
 KIT_TAG="${KIT_TAG:-v0.1.0}"            # the release the lessons come from (pyproject's version)
 HUB_URL="${HUB_URL:-https://$(hostname -f)}"
 USER_ENV=/opt/tljh/user                 # TLJH's environment for every learner's server
-MEMORY_LIMIT=576M                       # idle server + kit server, plus a kernel for each lesson left open (RSS)
+MEMORY_LIMIT=704M                       # idle server + kit server, plus a kernel for each lesson left open (RSS)
 CPU_LIMIT=1                             # the most CPU one learner alone used in a second, rounded up to 0.5
 CULL_TIMEOUT=3600                       # stop a learner's idle server after the kit's own idle time
 

@@ -11,8 +11,9 @@ Files in ``<home>/run/`` (owner-only):
 - ``server.json``: the run's record, written by the run itself once it listens (pid, port, url,
   home, started_at, owner_pid, idle_timeout, own_user_only, warnings), removed when it stops. ServerControl
   finds the server there, so a server started by hand is found and used like one it started.
-- ``stopped.json``: how the last run ended (``reason``: ``signal``, ``idle``, ``owner``) and its
-  port, so that the kit can start the server again on the same port after it ended by itself.
+- ``stopped.json``: how the last run ended (``reason``: ``signal``, ``idle``, ``owner``), its
+  port and its owner, so that the kit can start the server again on the same port (and, when
+  the owner still runs, with the same owner).
 
 A run may end by itself: :class:`OwnerWatch` ends it when its owner process exits (the Jupyter
 server of the lesson's kernel), :class:`IdleWatch` after ``idle_timeout`` seconds with no request
@@ -329,7 +330,7 @@ class RunGuard:
         record, self._record = self._record, None
         if record is not None:
             stopped = {"pid": record.pid, "port": record.port, "url": record.url, "home": record.home,
-                       "reason": self.reason, "stopped_at": _now()}
+                       "owner_pid": record.owner_pid, "reason": self.reason, "stopped_at": _now()}
             try:
                 replace_file(run_folder(self.home) / "stopped.json", json.dumps(stopped, indent=2) + "\n")
                 self._record_path.unlink(missing_ok=True)
