@@ -11,7 +11,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 CHP_VERSION := 5.3.0
 CHP := $(VENV)/hub-proxy/node_modules/.bin/configurable-http-proxy
 
-.PHONY: lab test test-fast outputs bench serve clean help hub-figures
+.PHONY: lab lite test test-fast outputs bench bench-lite serve clean help hub-figures
 
 help:
 	@echo "make lab      start JupyterLab on lesson 1 (LAB_ARGS='--port=9999 --no-browser' passes through)"
@@ -19,6 +19,8 @@ help:
 	@echo "make outputs  re-run every notebook and save its outputs deterministically"
 	@echo "make bench    run the benchmark and print the figures"
 	@echo "make serve    run the embedded server in the foreground"
+	@echo "make lite     build the lessons as a static JupyterLite site in build/lite/ (runs in the browser alone)"
+	@echo "make bench-lite  the JupyterLite site's figures, side by side with make lab's"
 	@echo "make hub-figures  measure the kit on a local JupyterHub (root): deploy/figures.json"
 
 $(STAMP): pyproject.toml
@@ -36,6 +38,9 @@ lab: $(STAMP)
 		notebooks/01-start-here.ipynb $(LAB_ARGS)
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+
+lite: $(STAMP)
+	$(PY) -m tutorial_kit.lite build
 
 $(CHP): | $(STAMP)
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy configurable-http-proxy@$(CHP_VERSION)
@@ -56,8 +61,11 @@ hub-figures: $(STAMP) $(CHP)
 bench: $(STAMP)
 	$(PY) -m tutorial_kit.bench --json bench-results.json
 
+bench-lite: $(STAMP)
+	$(PY) -m tutorial_kit.lite.bench --json bench-lite.json
+
 serve: $(STAMP)
 	$(VENV)/bin/tutorial-kit serve
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis build/lite .lite-cache

@@ -42,13 +42,14 @@ import json
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
-from tutorial_kit.server import EmulatorServer, services_path
+if TYPE_CHECKING:  # imported in the fixtures: the Pyodide run (tests/test_pyodide.py) has no tornado
+    from tutorial_kit.server import EmulatorServer
 
 Answer = tuple[int, Any]
 
@@ -69,6 +70,8 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(home: Path) -> Iterator[EmulatorServer]:
+    from tutorial_kit.server import EmulatorServer
+
     srv = EmulatorServer(home, port=0).start()
     try:
         yield srv
@@ -129,7 +132,7 @@ def other_address() -> str:
 
 
 def _set_defaults(home: Path, **values: Any) -> None:
-    path = services_path(home)
+    path = home / "config" / "services.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     data.setdefault("jsonActionApiDefaults", {}).update(values)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

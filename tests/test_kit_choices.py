@@ -88,3 +88,23 @@ def test_account_rows_read_at_each_request_follow_the_table(tmp_path: Path, monk
         assert described["items"][0]["roleNames"] == ["admin", "everything"]
         monkeypatch.setitem(KIT_CHOICES, "api_null_is_default", Choice(False, "test"))
         assert _post(srv.url, {"api": None, "action": "pingSession"})["errorCode"] == 12013
+
+
+@pytest.mark.parametrize("sees_all", [True, False])
+def test_what_the_administrator_sees_of_other_accounts_sessions_follows_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sees_all: bool
+) -> None:
+    monkeypatch.setitem(KIT_CHOICES, "admin_sees_every_session", Choice(sees_all, "test"))
+    with EmulatorServer(tmp_path, port=0) as srv:
+        admin = _post(srv.url, {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})["authToken"]
+        _post(srv.url, {"action": "createAccount", "authToken": admin, "params": {"username": "bob", "password": "pw"}})
+        bob = _post(srv.url, {"action": "createSession", "params": {"username": "bob", "password": "pw"}})["authToken"]
+        every = _post(srv.url, {"action": "describeSessions", "authToken": admin})["result"]["sessions"]
+        listed = _post(srv.url, {"action": "listSessions", "authToken": admin})["result"]["sessions"]
+        named = _post(srv.url, {"action": "describeSessions", "authToken": admin, "params": {"authTokens": [bob]}})
+        expected = {"ADMIN", "bob"} if sees_all else {"ADMIN"}
+        assert {s["username"] for s in every} == expected
+        assert {s["username"] for s in listed} == expected
+        assert [s["username"] for s in named["result"]["sessions"]] == (["bob"] if sees_all else [])
+        own = _post(srv.url, {"action": "describeSessions", "authToken": bob})["result"]["sessions"]
+        assert {s["username"] for s in own} == {"bob"}, "another account sees only its own either way"

@@ -104,7 +104,8 @@ def test_no_picture_comes_from_the_internet(path: Path) -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_markers_say_whose_behaviour_in_one_consistent_form(path: Path) -> None:
-    from tutorial_kit.lessons.markers import FAIRCOM_MARK, kit_choice_marker, kit_row_of, markers_in
+    from tutorial_kit.lessons.markers import SOURCE_PAGES, faircom_links, faircom_marker, kit_choice_marker
+    from tutorial_kit.lessons.markers import kit_row_of, markers_in
 
     lines = markers_in(_markdown(path))
     assert lines, f"{path.name} says nowhere whose behaviour it shows"
@@ -112,10 +113,26 @@ def test_markers_say_whose_behaviour_in_one_consistent_form(path: Path) -> None:
         row = kit_row_of(line)
         if row is not None:
             assert line == kit_choice_marker(row), f"{path.name}: write the marker as kit_choice_marker({row!r})"
-        else:
-            assert line.startswith(FAIRCOM_MARK + " [") and "](https://docs.faircom.com/" in line, line
+            continue
+        links = faircom_links(line)
+        unknown = [url for _, url in links if url not in SOURCE_PAGES]
+        assert links and not unknown, f"{path.name}: a FairCom marker links a page the sources table lacks: {unknown}"
+        assert line == faircom_marker(*links), f"{path.name}: write the marker as faircom_marker(...): {line}"
     assert not re.search(r"Kit's choice(?!\*\*)", _markdown(path).replace("**Kit's choice**", "")), \
         "a kit's choice is marked only by the marker line"
+
+
+def test_a_marker_names_only_a_row_of_the_kit_choices_or_a_page_of_the_sources_table() -> None:
+    from tutorial_kit.lessons.markers import faircom_links, faircom_marker, kit_choice_marker, source_link
+
+    with pytest.raises(KeyError):
+        kit_choice_marker("no_such_row")
+    with pytest.raises(KeyError):
+        source_link("createSession", "action.noSuchAction")
+    with pytest.raises(ValueError, match="sources.py"):
+        faircom_marker(("a page", "https://docs.faircom.com/docs/en/not-in-the-table.html"))
+    line = faircom_marker(source_link("deleteSession", "action.deleteSession"))
+    assert faircom_links(line) == [("deleteSession", source_link("deleteSession", "action.deleteSession")[1])]
 
 
 @pytest.mark.parametrize("info", LESSONS, ids=lambda i: i.filename)

@@ -396,3 +396,19 @@ def test_two_runs_give_the_same_text_plain(tmp_path: Path, monkeypatch: pytest.M
         "<SessionsTable: run this cell to see the panel>",
         "<Playground: run this cell to see the panel>",
     ]
+
+
+def test_every_playground_template_is_an_action_the_linter_knows_in_faircoms_shape(client: KitClient) -> None:
+    """Each action of the dropdown starts from a template the linter finds nothing wrong with (placeholders aside)."""
+    from tutorial_kit.lint import ADMIN_ACTIONS
+    from tutorial_kit.panels._playground import TEMPLATES, template
+
+    assert set(TEMPLATES) == set(ADMIN_ACTIONS), "one template per action of the dropdown"
+    play = panels.playground(client)
+    for action in ADMIN_ACTIONS:
+        play.action_dropdown.value = action
+        assert json.loads(play.request_text.value)["action"] == action
+        found = [w.message for w in play.warnings if w.code != "placeholder"]  # no token to fill in here
+        assert found == [], (action, found)
+    assert json.loads(template("createAccount"))["params"]["accountDescription"] == "a learner"
+    assert json.loads(template("dropAccounts"))["params"] == {"usernames": ["learner1"]}

@@ -29,7 +29,8 @@ _LAZY = {
     "SessionList": ".display",
     "ConfigDiff": ".display",
     "ServerControl": ".control",
-    "control_from_env": ".control",
+    "control_from_env": "._choose",
+    "BrowserControl": ".browser",
     "EmulatorServer": ".server",
     "start_lesson": ".lessons",
     "Lesson": ".lessons",
@@ -41,7 +42,9 @@ __all__ = [*_exception_names, *_LAZY, "load_ipython_extension", "unload_ipython_
 if TYPE_CHECKING:  # pragma: no cover
     from ._response import Response
     from .client import KitClient, mask_token
-    from .control import ServerControl, control_from_env
+    from ._choose import control_from_env
+    from .browser import BrowserControl
+    from .control import ServerControl
     from .display import ConfigDiff, SessionList
     from .lessons import Lesson, start_lesson
     from .lint import LintWarning, lint_request

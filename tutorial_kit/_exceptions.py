@@ -13,6 +13,7 @@
     │   ├── KitTimeoutError       the server did not answer in time
     │   └── NotJsonActionError    something answered, but not with a jsonAction envelope
     ├── JsonActionError           the server answered with a non-zero errorCode
+    ├── LiteSiteError             the JupyterLite site could not be built, or a page of it driven
     └── KitUsageError(ValueError) the kit was called the wrong way (a bad argument, bad JSON
                                   in a cell): a learner's or programmer's mistake
 
@@ -36,6 +37,7 @@ __all__ = [
     "KitTimeoutError",
     "NotJsonActionError",
     "JsonActionError",
+    "LiteSiteError",
     "KitUsageError",
 ]
 
@@ -130,6 +132,10 @@ class JsonActionError(KitError):
 
     def __repr__(self) -> str:
         return f"JsonActionError(error_code={self.error_code!r}, error_message={self.error_message!r})"
+
+
+class LiteSiteError(KitError):
+    """Raised by ``make lite`` (a missing tool, a failed download) and by its browser driver."""
 
 
 class KitUsageError(KitError, ValueError):

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import KitUsageError, RemoteServerError
-from ._process import post_action
 from ._status import FLAG, ServerStatus
 
 if TYPE_CHECKING:
@@ -79,6 +78,8 @@ class RemoteControl:
             raise KitUsageError(f"the CA file {self.verify!r} (TUTORIAL_KIT_CA_FILE) cannot be used: {exc}") from exc
 
     def _envelope(self, action: str) -> dict[str, Any] | None:
+        from ._process import post_action  # here, not at the top: the browser imports this module
+
         return post_action(self.url, action, verify=self._ssl(), timeout=self.timeout)
 
     def explain(self, step: str, name: str = FLAG, value: Any = True) -> str:

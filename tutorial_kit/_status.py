@@ -99,7 +99,7 @@ class ServerStatus:
         url = self.url or ""
         if self.reproducible:
             return "server: running at " + _PORT.sub(r"\1:<port>", url)
-        who = f"as {self.username}" if self.remote else f"pid {self.pid}"
+        who = f"as {self.username}" if self.remote else f"pid {self.pid}" if self.pid is not None else "in this browser tab"
         return f"server: running at {url} ({who})"
 
     def _defaults_lines(self) -> list[str]:

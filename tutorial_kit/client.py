@@ -31,6 +31,7 @@ import httpx
 from ._exceptions import KitUsageError
 from ._response import PASSWORD_MASK, Response, mask_token, response_from_http
 from ._transport import is_loopback, ssl_context, transport_error
+from .browser import in_browser
 
 __all__ = ["KitClient", "Response", "mask_token", "PASSWORD_MASK"]
 
@@ -70,7 +71,8 @@ class KitClient:
     - ``verify``: TLS verification for https: True (system CAs), a CA file path (a self-signed
       test server's CA), an :class:`ssl.SSLContext`, or False (a local test server only).
     - ``timeout``: seconds to wait for connect/read/write.
-    - ``transport``: an httpx transport (``httpx.MockTransport`` in tests).
+    - ``transport``: an httpx transport (``httpx.MockTransport`` in tests). In the browser
+      (:func:`tutorial_kit.browser.in_browser`) the default is the in-browser server's.
     - ``debug``: the ``debug`` property the convenience methods and :meth:`call` with an action
       name send (``"none"`` for short answers); None sends none, so the server's default applies.
       A whole request dict is always sent as written.
@@ -101,6 +103,10 @@ class KitClient:
         self.verify = verify
         self.timeout = timeout
         self.debug = debug
+        if transport is None and in_browser():  # no network in the browser: the in-browser server
+            from .browser.transport import InProcessTransport
+
+            transport = InProcessTransport()
         self._http = httpx.Client(
             verify=ssl_context(verify),
             timeout=httpx.Timeout(timeout),

@@ -360,7 +360,9 @@ def jupyter_server_pid(env: Mapping[str, str] = os.environ) -> int | None:
     return pid if pid > 1 and _process.process_alive(pid) else None
 
 
-def control_from_env(env: Mapping[str, str] = os.environ) -> ServerControl | RemoteControl:
-    """RemoteControl when ``TUTORIAL_KIT_URL`` is set, else the ServerControl of the default home."""
-    remote = remote_from_env(env)
-    return remote if remote is not None else ServerControl(env=env)
+def control_from_env(env: Mapping[str, str] = os.environ) -> Any:
+    """RemoteControl when ``TUTORIAL_KIT_URL`` is set, the BrowserControl in the browser, else the
+    ServerControl of the default home (the choice lives in :mod:`tutorial_kit._choose`)."""
+    from ._choose import control_from_env as choose
+
+    return choose(env)

@@ -9,7 +9,6 @@ Edit :data:`BROWSER_NOTES` to change what the browser version says; no notebook 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 
 __all__ = ["BROWSER_ENV", "BROWSER_NOTES", "LESSON_TOPICS", "in_browser", "notes_for"]
@@ -18,16 +17,22 @@ BROWSER_ENV = "TUTORIAL_KIT_BROWSER"
 
 #: topic -> the one line the browser version shows
 BROWSER_NOTES: dict[str, str] = {
-    "terminal": "In the browser there is no terminal: run lesson.restart() in a cell instead of tutorial-kit restart.",
-    "restart": "In the browser the server runs inside this page: a restart takes a moment and keeps your API keys.",
-    "port": "In the browser the server has no network port: the URL you see is only a name inside this page.",
-    "http": "In the browser, plain HTTP goes through the page's own fetch: curl and a terminal are not available.",
-    "file": "In the browser, services.json lives in the browser's storage: open it from the file browser on the left.",
+    "terminal": "In the browser there is no terminal: where the lesson says tutorial-kit restart, run "
+                "lesson.restart() in a cell.",
+    "restart": "In the browser a restart ends the server's state inside this page, not a process: temporary "
+               "sessions end, and API keys come back from server-home/data/kit.sqlite3, as after a page reload.",
+    "port": "In the browser the kit's server runs inside this page's Python: its URL names no real port, "
+            "and only this tab can reach it.",
+    "http": "In the browser httpx reaches the kit's server inside this page; curl and a terminal are not available.",
+    "file": "In the browser, services.json is on the browser's drive: open server-home/config/services.json from "
+            "the file browser on the left, edit it there and save it (Ctrl+S).",
+    "tabs": "Open one lesson at a time in the browser: each open notebook runs its own copy of the server, "
+            "and the copy that saves last wins.",
 }
 
 #: lesson number -> the topics where that lesson differs in the browser
 LESSON_TOPICS: dict[int, tuple[str, ...]] = {
-    1: ("port", "file"),
+    1: ("port", "file", "tabs"),
     2: ("file", "restart", "terminal"),
     3: ("restart", "http"),
     4: (),
@@ -37,8 +42,11 @@ LESSON_TOPICS: dict[int, tuple[str, ...]] = {
 
 
 def in_browser(env: Mapping[str, str]) -> bool:
-    """True inside Pyodide (JupyterLite), or when ``TUTORIAL_KIT_BROWSER=1`` says so."""
-    return sys.platform == "emscripten" or env.get(BROWSER_ENV) == "1"
+    """True inside Pyodide (JupyterLite), or when ``TUTORIAL_KIT_BROWSER=1`` says so
+    (the one test, :func:`tutorial_kit.browser.in_browser`, which also picks the control)."""
+    from ..browser import in_browser as browser_mode
+
+    return browser_mode(env)
 
 
 def notes_for(lesson: int) -> list[str]:

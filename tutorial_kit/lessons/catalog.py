@@ -59,7 +59,7 @@ LESSONS: tuple[LessonInfo, ...] = (
         "that an API key survives a server restart and a normal session does not",
         "that the same request works as plain HTTP, without the kit",
     ), keys={"api_key": "lesson 3 key", "temporary_token": "lesson 3 temporary"},
-       steps={**_made_in("Step 2: the request that works", "created", "api_key"),
+       steps={**_made_in("Step 2: the request that works", "created", "api_key", "quoted"),
               **_made_in("Step 3: use the API key alone", "used", "plain"),
               **_made_in("Step 4: survive a restart", "temporary", "temporary_token")}),
     LessonInfo(4, "Confirm it with describeSessions", "04-confirm-with-describesessions.ipynb", 10, (
@@ -81,7 +81,7 @@ LESSONS: tuple[LessonInfo, ...] = (
        steps={**_made_in("Step 1: revoke an API key", "key", "api_key"),
               **_made_in("Step 2: turning the flag off does not revoke keys", "kept", "kept_key"),
               **_made_in("Step 3: API keys count against the limits", "limits", "sessions", "permanent"),
-              **_made_in("Step 4: where a key belongs", "key_from_env", "app", "app_key")}),
+              **_made_in("Step 4: where a key belongs", "key_from_env", "app", "reporter", "app_key")}),
     LessonInfo(6, "Exercises", "06-exercises.ipynb", 25, (
         "practise every step on your own; the kit checks each answer",
         "what you now do on a real FairCom server, step by step",

@@ -20,9 +20,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._choose import AnyControl, control_from_env
 from .._exceptions import ConfigFileError, JsonActionError, KitError
+from .._remote import RemoteControl
 from .._status import FLAG, warning_text
-from ..control import RemoteControl, ServerControl, control_from_env
 from ..error_paragraph import shown_path
 from ..server.config import load_config
 from .browser import BROWSER_NOTES, in_browser, notes_for
@@ -45,7 +46,7 @@ _AFTER_FIX = "fix it there and save the file, then run {cell}."
 class Lesson(LessonChecks):
     """One lesson's handle on the server. Made by :func:`start_lesson`."""
 
-    def __init__(self, info: LessonInfo, server: ServerControl | RemoteControl, env: Mapping[str, str]) -> None:
+    def __init__(self, info: LessonInfo, server: AnyControl, env: Mapping[str, str]) -> None:
         self.info = info
         self.server = server
         self.env = env

@@ -48,7 +48,7 @@ def server_panel(control: Any = None) -> ServerPanel:
     ``control`` is a ServerControl or a RemoteControl (default: ``control_from_env()``).
     """
     if control is None:
-        from ..control import control_from_env
+        from .._choose import control_from_env
 
         control = control_from_env()
     return ServerPanel(control)

@@ -41,10 +41,13 @@ TEMPLATES: dict[str, tuple[dict[str, Any] | None, str | None]] = {
     "alterSession": ({"description": "changed in the playground"}, "replaceWithValidAuthtoken"),
     "deleteSession": (None, _TOKEN),
     "listServices": (None, None),
-    "createAccount": ({"username": "learner1", "password": "CHANGE", "description": "a learner"}, _TOKEN),
+    # the account actions in FairCom's shapes (accountDescription, usernames, partialNames)
+    "createAccount": ({"username": "learner1", "password": "CHANGE", "accountDescription": "a learner"}, _TOKEN),
     "alterAccount": ({"username": "learner1", "password": "CHANGE"}, _TOKEN),
+    "dropAccounts": ({"usernames": ["learner1"]}, _TOKEN),
     "dropAccount": ({"username": "learner1"}, _TOKEN),
-    "listAccounts": (None, _TOKEN),
+    "listAccounts": ({"partialNames": ["learner"]}, _TOKEN),
+    "describeAccounts": ({"usernames": ["learner1"]}, _TOKEN),
 }
 
 

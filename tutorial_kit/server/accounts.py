@@ -1,7 +1,9 @@
 """Accounts: password hashing, the account book over the store, the login throttle.
 
 Passwords are kept only as salted scrypt hashes. Hashing is slow on purpose, so the server runs
-:func:`hash_password` and :func:`verify_password` off its event loop. Usernames ignore case
+:func:`hash_password` and :func:`verify_password` off its event loop. Where ``hashlib`` has no
+scrypt (Pyodide, in the browser) new hashes are PBKDF2-HMAC-SHA256 (:mod:`.pbkdf2`, the kit's
+choice ``password_hash_fallback``); both kinds verify wherever their function exists. Usernames ignore case
 (``admin`` logs in as ``ADMIN``); passwords do not.
 """
 
@@ -18,11 +20,13 @@ from typing import Any
 
 from .errors import ApiError, ErrorCode
 from .kit_choices import choice
+from .pbkdf2 import pbkdf2_sha256
 from .store import AccountRow, Store
 
 __all__ = ["hash_password", "verify_password", "name_key", "AccountBook", "LoginThrottle"]
 
 _HASH = choice("password_hash")
+_FALLBACK = choice("password_hash_fallback")
 ADMIN = "ADMIN"
 
 
@@ -32,28 +36,41 @@ def name_key(username: str) -> str:
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """Return ``scrypt$n$r$p$salt$hash`` for ``password`` (slow: call it off the event loop)."""
+    """Return ``scrypt$n$r$p$salt$hash`` for ``password`` (slow: call it off the event loop);
+    ``pbkdf2_sha256$iterations$salt$hash`` where hashlib has no scrypt."""
+    encode = base64.b64encode
+    secret = password.encode("utf-8", "surrogatepass")
+    if not hasattr(hashlib, "scrypt"):
+        salt = salt if salt is not None else secrets.token_bytes(_FALLBACK["salt_bytes"])
+        digest = pbkdf2_sha256(secret, salt, _FALLBACK["iterations"], _FALLBACK["dklen"])
+        return f"pbkdf2_sha256${_FALLBACK['iterations']}${encode(salt).decode()}${encode(digest).decode()}"
     salt = salt if salt is not None else secrets.token_bytes(_HASH["salt_bytes"])
     digest = hashlib.scrypt(
-        password.encode("utf-8", "surrogatepass"), salt=salt, n=_HASH["n"], r=_HASH["r"], p=_HASH["p"],
-        dklen=_HASH["dklen"], maxmem=64 * 1024 * 1024,
+        secret, salt=salt, n=_HASH["n"], r=_HASH["r"], p=_HASH["p"], dklen=_HASH["dklen"], maxmem=64 * 1024 * 1024,
     )
-    encode = base64.b64encode
     return f"scrypt${_HASH['n']}${_HASH['r']}${_HASH['p']}${encode(salt).decode()}${encode(digest).decode()}"
+
+
+def _derive(password: bytes, fields: list[str], expected_length: int) -> bytes | None:
+    """The key the stored fields ask for, or None when this Python cannot compute it."""
+    if fields[0] == "pbkdf2_sha256" and len(fields) == 4:
+        return pbkdf2_sha256(password, base64.b64decode(fields[2]), int(fields[1]), expected_length)
+    if fields[0] == "scrypt" and len(fields) == 6 and hasattr(hashlib, "scrypt"):
+        _, n, r, p, salt_b64, _ = fields
+        return hashlib.scrypt(password, salt=base64.b64decode(salt_b64), n=int(n), r=int(r), p=int(p),
+                              dklen=expected_length, maxmem=64 * 1024 * 1024)
+    return None
 
 
 def verify_password(password: str, stored: str) -> bool:
     """True if ``password`` matches the stored hash (constant-time comparison)."""
+    fields = stored.split("$")
     try:
-        _, n, r, p, salt_b64, digest_b64 = stored.split("$")
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
-        digest = hashlib.scrypt(
-            password.encode("utf-8", "surrogatepass"), salt=salt, n=int(n), r=int(r), p=int(p),
-            dklen=len(expected), maxmem=64 * 1024 * 1024,
-        )
+        expected = base64.b64decode(fields[-1])
+        digest = _derive(password.encode("utf-8", "surrogatepass"), fields, len(expected))
     except ValueError:
         return False
-    return hmac.compare_digest(digest, expected)
+    return digest is not None and hmac.compare_digest(digest, expected)
 
 
 @functools.cache

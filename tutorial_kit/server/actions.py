@@ -119,11 +119,16 @@ def _check_limits(b: Backend, ip: str, key: str, username: str) -> None:
             )
 
 
+def _sees_every_session(b: Backend, caller: Session) -> bool:
+    """The administrator sees every session (kit's choice); any other account only its own."""
+    return b.is_admin(caller) and bool(choice("admin_sees_every_session"))
+
+
 def describe_sessions(b: Backend, ctx: CallContext) -> SessionsResult:
     """Full session objects: the listed tokens, or every session the caller may see."""
     caller = ctx.session
     assert caller is not None
-    admin = b.is_admin(caller)
+    admin = _sees_every_session(b, caller)
     _warn_unknown(ctx, {"authTokens"})
     tokens = ctx.params.get("authTokens")
     if tokens is None or tokens == []:  # FairCom: the default is [], which means "no filter"
@@ -154,7 +159,7 @@ def list_sessions(b: Backend, ctx: CallContext) -> dict[str, Any]:
     return {
         "sessions": [  # the newest FairCom page's key order
             {"username": s.username, "description": s.settings["description"], "authToken": s.token}
-            for s in b.sessions.visible_to(caller, b.is_admin(caller))
+            for s in b.sessions.visible_to(caller, _sees_every_session(b, caller))
             if wanted is None or s.name_key in wanted
         ]
     }

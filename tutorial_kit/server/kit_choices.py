@@ -65,8 +65,17 @@ KIT_CHOICES: dict[str, Choice] = {
         {"algorithm": "scrypt", "n": 2**14, "r": 8, "p": 1, "salt_bytes": 16, "dklen": 32},
         "standard-library scrypt, about 30-60 ms per check, run off the event loop",
     ),
+    "password_hash_fallback": Choice(
+        {"algorithm": "pbkdf2_sha256", "iterations": 50_000, "salt_bytes": 16, "dklen": 32},
+        "where hashlib has no scrypt (Pyodide, the kit in the browser): PBKDF2-HMAC-SHA256 (RFC 8018) "
+        "from hashlib.sha256; about 0.2 s per check in WebAssembly; see docs/security.md",
+    ),
     "merge_response_options": Choice(
         True, "defaultResponseOptions given to createSession/alterSession replace only the options named"
+    ),
+    "admin_sees_every_session": Choice(
+        True, "describeSessions and listSessions show the administrator every live session, as the seed tutorial "
+              "does; FairCom's reference pages say the sessions created by the caller's account",
     ),
     "listservices_tls_needs_token": Choice(True, "listener tls objects are shown only to a valid authToken"),
     # --- the envelope, where FairCom's pages leave a case open ---

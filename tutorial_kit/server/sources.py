@@ -53,7 +53,8 @@ SOURCES: dict[str, Source] = {
         also=(_DOCS + "UUID-793383a5-907a-9713-ed34-475a3306027d.html", _DOCS + "UUID-43f62357-250f-e408-087b-e1f5f237eab2.html"),
         differs="The reference pages say authTokens omitted means the sessions 'created by the account'; the "
                 "contract (after the seed tutorial) lets the administrator see every session. The kit follows the "
-                "contract for the administrator; the lessons say a real server may differ. An empty array is "
+                "contract for the administrator (kit_choices: admin_sees_every_session); the lessons say a real "
+                "server may differ. An empty array is "
                 "treated like an omitted one.",
     ),
     "action.listSessions": Source(
