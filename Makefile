@@ -7,8 +7,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LAB_ARGS ?=
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
+# The hub test's proxy (tests/test_hub.py): configurable-http-proxy from npm, kept inside .venv.
+CHP_VERSION := 5.3.0
+CHP := $(VENV)/hub-proxy/node_modules/.bin/configurable-http-proxy
 
-.PHONY: lab lite test test-fast outputs bench bench-lite serve clean help
+.PHONY: lab lite test test-fast outputs bench bench-lite serve clean help hub-figures
 
 help:
 	@echo "make lab      start JupyterLab on lesson 1 (LAB_ARGS='--port=9999 --no-browser' passes through)"
@@ -18,6 +21,7 @@ help:
 	@echo "make serve    run the embedded server in the foreground"
 	@echo "make lite     build the lessons as a static JupyterLite site in build/lite/ (runs in the browser alone)"
 	@echo "make bench-lite  the JupyterLite site's figures, side by side with make lab's"
+	@echo "make hub-figures  measure the kit on a local JupyterHub (root): deploy/figures.json"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +42,10 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cf
 lite: $(STAMP)
 	$(PY) -m tutorial_kit.lite build
 
-test: $(STAMP)
+$(CHP): | $(STAMP)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy configurable-http-proxy@$(CHP_VERSION)
+
+test: $(STAMP) $(CHP)
 	$(PY) -m pytest tests
 	$(PY) -m pytest $(NBVAL) notebooks
 
@@ -47,6 +54,9 @@ test-fast: $(STAMP)
 
 outputs: $(STAMP)
 	$(PY) -m tutorial_kit.notebook_outputs notebooks
+
+hub-figures: $(STAMP) $(CHP)
+	$(PY) tests/hub_figures.py --out deploy/figures.json
 
 bench: $(STAMP)
 	$(PY) -m tutorial_kit.bench --json bench-results.json

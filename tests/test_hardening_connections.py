@@ -99,7 +99,7 @@ def test_headers_that_never_end_are_cut_off_by_their_own_deadline(tmp_path: Path
             started = time.monotonic()
             assert slow.wait_closed(timeout=10) == b""  # closed, nothing answered
             assert time.monotonic() - started < 9
-            # a connection that has sent nothing is idle, not late: it may wait (up to --idle-timeout)
+            # a connection that has sent nothing is idle, not late: it may wait (up to --connection-idle-timeout)
             assert quiet.post(PING)[1]["errorCode"] == 0
         assert answered(proc.port)
     finally:

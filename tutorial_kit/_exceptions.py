@@ -6,7 +6,8 @@
     ├── ConfigFileError           services.json cannot be read (file, line, column, what to do)
     ├── DataFileError             the server's database is damaged, empty or held by another program
     ├── ServerControlError        the managed background server could not be started/stopped
-    │   └── RemoteServerError     a control step that only the remote server's owner can do
+    │   ├── RemoteServerError     a control step that only the remote server's owner can do
+    │   └── HomeInUseError        another server already runs for this server home
     ├── KitTransportError         the request never got a jsonAction answer
     │   ├── ServerNotRunningError nothing listens at the URL
     │   ├── KitTLSError           the TLS handshake or certificate check failed
@@ -31,6 +32,7 @@ __all__ = [
     "DataFileError",
     "ServerControlError",
     "RemoteServerError",
+    "HomeInUseError",
     "KitTransportError",
     "ServerNotRunningError",
     "KitTLSError",
@@ -94,6 +96,19 @@ class ServerControlError(KitError):
 
 class RemoteServerError(ServerControlError):
     """Raised when a control step (edit the file, restart) must be done on a remote server by hand."""
+
+
+class HomeInUseError(ServerControlError):
+    """Raised when a server home already has its server (one server per home, whoever started it).
+
+    ``pid`` and ``url`` name the running server when its run record says so (None while it starts).
+    """
+
+    def __init__(self, message: str, *, home: str, pid: int | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.home = home
+        self.pid = pid
+        self.url = url
 
 
 class KitTransportError(KitError):

@@ -1,13 +1,13 @@
-"""Process plumbing for the managed background server: lock, state file, probe, liveness, stop.
+"""Process plumbing for the background server: its record, probe, identity, liveness, stop.
 
 Everything here is about one operating-system process and the files beside it; what the process
-means to a notebook lives in :mod:`tutorial_kit.control`.
+means to a notebook lives in :mod:`tutorial_kit.control`. The server writes its own record and
+holds its home's lock (:mod:`tutorial_kit.server.lifetime`); this module reads them.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import select
@@ -16,8 +16,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,48 +23,19 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._exceptions import ServerControlError
-from ._files import replace_file
 from ._transport import is_loopback
+from .server.lifetime import RunRecord, read_record, run_folder
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ServerState:
-    """What ``<home>/run/server.json`` records about the running background server."""
-
-    pid: int
-    port: int
-    url: str
-    home: str
-    started_at: str
-    warnings: tuple[str, ...] = ()  # what the server warned about services.json when it started
+#: what ``<home>/run/server.json`` records about the running server (written by the server itself)
+ServerState = RunRecord
 
 
 def read_state(path: Path) -> ServerState | None:
     """Return the recorded state, or None when the file is missing or unreadable (logged)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return ServerState(
-            pid=int(data["pid"]), port=int(data["port"]), url=str(data["url"]),
-            home=str(data["home"]), started_at=str(data["started_at"]),
-            warnings=tuple(str(w) for w in data.get("warnings", ())),
-        )
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("ignoring unreadable state file %s: %s", path, exc)
-        return None
-
-
-def write_state(path: Path, state: ServerState) -> None:
-    """Write the state file atomically with mode 0600."""
-    replace_file(path, json.dumps(asdict(state), indent=2) + "\n")
-
-
-def now_utc() -> str:
-    """The current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return read_record(path)
 
 
 @contextmanager
@@ -148,24 +117,47 @@ def command_line(pid: int) -> list[str] | None:
     return [result.stdout.strip()] if result.stdout.strip() else None
 
 
-def is_server_of(pid: int, home: Path) -> bool:
-    """True when ``pid`` is a ``tutorial_kit serve`` process for ``home`` (guards against pid reuse)."""
-    args = command_line(pid)
-    wanted = ["tutorial_kit", "serve", "--home", str(home)]
-    if args is None:
+def _holds_open(pid: int, path: Path) -> bool | None:
+    """True when ``pid`` has ``path`` open; None where /proc cannot tell (not Linux)."""
+    fd_dir = Path(f"/proc/{pid}/fd")
+    if not Path("/proc/self/fd").is_dir():
+        return None
+    try:
+        entries = list(fd_dir.iterdir())
+    except OSError:  # gone, or another user's process
         return False
-    if len(args) == 1:
-        return " ".join(wanted) + " " in args[0] + " "
-    return any(args[i:i + len(wanted)] == wanted for i in range(len(args)))
+    for entry in entries:
+        try:
+            if os.readlink(entry) == str(path):
+                return True
+        except OSError:  # that descriptor closed meanwhile (a connection ending): not the lock
+            continue
+    return False
+
+
+def is_server_of(pid: int, home: Path) -> bool:
+    """True when ``pid`` is a kit server of ``home``: it holds ``<home>/run/serve.lock`` open.
+
+    That is true of every server of that home, however it was started (ServerControl,
+    ``tutorial-kit serve`` by hand, ``EmulatorServer``), and of no other process, so a pid reused
+    by another program is never taken for the server. Without /proc: its command line says
+    ``tutorial_kit serve`` or ``tutorial-kit serve``.
+    """
+    lock = (run_folder(Path(home).resolve()) / "serve.lock").resolve()
+    holds = _holds_open(pid, lock)
+    if holds is not None:
+        return holds
+    args = " ".join(command_line(pid) or [])
+    return ("tutorial_kit serve" in args or "tutorial-kit serve" in args) and str(home) in args
 
 
 def servers_of(home: Path) -> list[int]:
-    """Pids of every live ``tutorial_kit serve`` process for ``home`` (Linux /proc; else none found)."""
+    """Pids of every live kit server of ``home`` (Linux /proc; else none found)."""
     proc = Path("/proc")
     if not proc.is_dir():
         return []
     pids = (int(entry.name) for entry in proc.iterdir() if entry.name.isdigit())
-    return [pid for pid in pids if pid != os.getpid() and is_server_of(pid, home) and not _is_zombie(pid)]
+    return [pid for pid in pids if pid != os.getpid() and not _is_zombie(pid) and is_server_of(pid, home)]
 
 
 def block_until_exit(pid: int, timeout: float) -> None:

@@ -1,9 +1,10 @@
 """Spawning ``python -m tutorial_kit serve`` detached and waiting for its serving line.
 
-The server must outlive the kernel that started it, so it gets its own session (Ctrl-C in a
-notebook does not reach it) and no :class:`subprocess.Popen` object tracks it: ``os.posix_spawn``
-starts it, and :func:`tutorial_kit._process.process_alive` reaps it if it ends while this process
-still runs. Its stdout is a pipe read only until the one line ``serving http://HOST:PORT/api``;
+The server must outlive the kernel that started it (a kernel restart keeps it), so it gets its
+own session (Ctrl-C in a notebook does not reach it) and no :class:`subprocess.Popen` object
+tracks it: ``os.posix_spawn`` starts it, and :func:`tutorial_kit._process.process_alive` reaps it
+if it ends while this process still runs. It ends with its owner instead (``--owner-pid``: the
+kernel's Jupyter server) or after ``--idle-timeout`` seconds without a request. Its stdout is a pipe read only until the one line ``serving http://HOST:PORT/api``;
 its stderr is appended to ``<home>/run/server.log``, where a failed start's message is read back.
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._exceptions import ConfigFileError, ServerControlError
+from ._exceptions import ConfigFileError, HomeInUseError, ServerControlError
 from ._files import private_dir
 from ._process import block_until_exit, terminate
 
@@ -28,9 +29,8 @@ log = logging.getLogger(__name__)
 _READY = re.compile(r"^serving (https?://[^\s/]+:(\d+)/\S*)\s*$")
 _LOCATION = re.compile(r"line (\d+), column (\d+)")
 _SERVE_PREFIX = "tutorial-kit serve: "
-_CONFIG_WARNING = re.compile(r" WARNING tutorial_kit\.server\.config: (.*)$")
-#: exit code of `tutorial-kit serve` when services.json is broken (docs/architecture.md)
-CONFIG_EXIT_CODE = 2
+#: exit codes of `tutorial-kit serve`: services.json is broken; another server has the home (docs/architecture.md)
+CONFIG_EXIT_CODE, IN_USE_EXIT_CODE = 2, 3
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,6 @@ class Spawned:
     pid: int
     url: str
     port: int
-    warnings: tuple[str, ...] = ()  # what the server warned about services.json while starting
 
 
 def _read_line(fd: int, timeout: float) -> tuple[str, bytes]:
@@ -86,14 +85,6 @@ def _server_message(log_path: Path, offset: int) -> str:
     return text
 
 
-def start_warnings(log_path: Path, offset: int) -> tuple[str, ...]:
-    """The warnings about services.json that the server logged since ``offset`` (while starting)."""
-    with open(log_path, "rb") as handle:
-        handle.seek(offset)
-        text = handle.read().decode(errors="replace")
-    return tuple(m.group(1) for line in text.splitlines() if (m := _CONFIG_WARNING.search(line)))
-
-
 def _failure(status: str, pid: int, output: bytes, log_path: Path, offset: int, services: Path,
              timeout: float) -> Exception:
     """Stop what is left of a server that did not get ready; build the error from its own words."""
@@ -107,6 +98,8 @@ def _failure(status: str, pid: int, output: bytes, log_path: Path, offset: int, 
     if status == "line":
         return ServerControlError(f"the server printed {output.decode(errors='replace').strip()!r} instead of "
                                   f"'serving http://HOST:PORT/api' and was stopped; see {log_path}")
+    if code == IN_USE_EXIT_CODE:
+        return HomeInUseError(message, home=str(services.parent.parent))
     if code == CONFIG_EXIT_CODE:
         where = _LOCATION.search(message)
         return ConfigFileError(message, path=str(services),
@@ -129,13 +122,19 @@ def _launch(argv: list[str], env: Mapping[str, str], stdout: int, stderr: int) -
 
 
 def spawn_server(home: Path, port: int, *, env: Mapping[str, str], log_path: Path, services: Path,
-                 timeout: float) -> Spawned:
+                 timeout: float, owner_pid: int | None = None, idle_timeout: float | None = None) -> Spawned:
     """Start ``python -m tutorial_kit serve --home HOME --port PORT`` detached; wait until it is ready.
 
-    Raises ConfigFileError (exit code 2: broken services.json) or ServerControlError, carrying
-    what the server wrote on stderr; a server silent for ``timeout`` seconds is stopped and reported.
+    ``owner_pid`` and ``idle_timeout`` become ``--owner-pid`` and ``--idle-timeout``. Raises
+    ConfigFileError (exit code 2: broken services.json), HomeInUseError (exit code 3: another server
+    took the home first) or ServerControlError, carrying what the server wrote on stderr; a server
+    silent for ``timeout`` seconds is stopped and reported.
     """
     argv = [sys.executable, "-m", "tutorial_kit", "serve", "--home", str(home), "--port", str(port)]
+    if owner_pid is not None:
+        argv += ["--owner-pid", str(owner_pid)]
+    if idle_timeout:
+        argv += ["--idle-timeout", f"{idle_timeout:g}"]
     private_dir(log_path.parent)  # 0700, even if it existed with looser permissions
     read_end, write_end = os.pipe()
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -156,4 +155,4 @@ def spawn_server(home: Path, port: int, *, env: Mapping[str, str], log_path: Pat
     if match is None:
         raise _failure(status, pid, output, log_path, offset, services, timeout)
     log.info("started server pid %s at %s for %s", pid, match.group(1), home)
-    return Spawned(pid, match.group(1), int(match.group(2)), start_warnings(log_path, offset))
+    return Spawned(pid, match.group(1), int(match.group(2)))

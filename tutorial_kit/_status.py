@@ -12,6 +12,8 @@ from typing import Any
 __all__ = ["FLAG", "ServerStatus", "differing_keys", "warning_text"]
 
 FLAG = "enablePermanentJsonApiSessions"
+_STOPPED = {"idle": "it stopped by itself after a time without requests",
+            "owner": "it stopped when the Jupyter server that started it ended"}
 _PORT = re.compile(r"^(\w+://[^/:]+):\d+")
 _UNKNOWN = re.compile(r'unknown property "(?:jsonActionApiDefaults\.)?([^"]+)"')
 
@@ -68,6 +70,9 @@ class ServerStatus:
     username: str | None = None
     start_warnings: tuple[str, ...] = ()  # what the running server warned about services.json
     reproducible: bool = field(default=False, compare=False)
+    owner_pid: int | None = None
+    idle_timeout: float | None = None
+    stopped_reason: str | None = None
 
     @property
     def restart_needed(self) -> bool:
@@ -88,6 +93,8 @@ class ServerStatus:
         if not self.running:
             if self.remote:
                 return f"server: nothing answers at {self.url}"
+            if self.stopped_reason in _STOPPED:
+                return f"server: not running ({_STOPPED[self.stopped_reason]}; the next request or .start() starts it again)"
             return "server: not running (start it with .start())"
         url = self.url or ""
         if self.reproducible:
@@ -116,10 +123,21 @@ class ServerStatus:
             lines += [f"  - services.json: {warning_text(w)}" for w in self.start_warnings]
         return lines
 
+    def _lifetime_line(self) -> list[str]:
+        """When the running server ends (not shown in reproducible mode: saved outputs stay equal)."""
+        if not self.running or self.remote or self.reproducible:
+            return []
+        ends = []
+        if self.owner_pid is not None:
+            ends.append(f"when process {self.owner_pid} (its Jupyter server) ends")
+        if self.idle_timeout:
+            ends.append(f"after {self.idle_timeout:g} s without a request")
+        return [f"ends: {' or '.join(ends) if ends else 'only when stopped (started by hand)'}"]
+
     @property
     def text(self) -> str:
         """The report as plain text (one fact per line)."""
-        lines = [self._server_line()]
+        lines = [self._server_line(), *self._lifetime_line()]
         if self.remote:
             lines.append("services.json: on the remote server's machine (not visible from here)")
         else:

@@ -14,11 +14,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._exceptions import ConfigFileError, KitError
+from ._exceptions import ConfigFileError, HomeInUseError, KitError, KitUsageError
 
 __all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+#: exit codes of `tutorial-kit serve` (docs/architecture.md, "Fixed interfaces")
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_IN_USE = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="port of the http listener (default: services.json's http8080 port; 0 = any free port)")
     _add_limit_options(serve)
     serve.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default) or ERROR")
+    _add_lifetime_options(serve)
     serve.set_defaults(run=_serve)
     _add_more_commands(commands)
     return parser
@@ -55,6 +57,18 @@ def _limit_values(args: argparse.Namespace) -> dict[str, object]:
     return {name: getattr(args, name) for name in LIMIT_OPTIONS}
 
 
+def _add_lifetime_options(serve: argparse.ArgumentParser) -> None:
+    """When the server ends by itself, and who may reach it (tutorial_kit/server/lifetime.py, peers.py)."""
+    serve.add_argument("--owner-pid", type=int, default=None, metavar="PID",
+                       help="stop when process PID ends (the lessons give their Jupyter server's pid)")
+    serve.add_argument("--idle-timeout", type=float, default=0, metavar="SECONDS",
+                       help="stop after SECONDS with no request and no open WebSocket (default 0: never; "
+                            "the lessons' background server uses 3600)")
+    serve.add_argument("--allow-other-users", action="store_true",
+                       help="on 127.0.0.1, also answer other users' programs on this machine "
+                            "(by default only your own user's are answered)")
+
+
 def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Commands that live in their own modules register here."""
     from . import cli_extra, doctor
@@ -64,10 +78,18 @@ def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: i
 
 
 async def _serve_async(args: argparse.Namespace) -> int:
+    from .server.lifetime import Lifetime
     from .server.runner import ServerCore
 
-    core = ServerCore(args.home, host=args.host, port=args.port, **_limit_values(args))
     stop = asyncio.Event()
+    lifetime = None
+    if args.owner_pid is not None or args.idle_timeout:
+        if args.idle_timeout < 0:
+            raise KitUsageError(f"--idle-timeout {args.idle_timeout:g}: give 0 (never) or a number of seconds")
+        lifetime = Lifetime(on_end=lambda reason: stop.set(), owner_pid=args.owner_pid,
+                            idle_timeout=args.idle_timeout or None)
+    core = ServerCore(args.home, host=args.host, port=args.port, lifetime=lifetime,
+                      allow_other_users=args.allow_other_users, **_limit_values(args))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -90,6 +112,9 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigFileError as err:
         print(f"tutorial-kit serve: {err}", file=sys.stderr)
         return EXIT_CONFIG
+    except HomeInUseError as err:
+        print(f"tutorial-kit serve: {err}", file=sys.stderr)
+        return EXIT_IN_USE
     except OSError as err:
         port = getattr(err, "port", None)  # set by the server when binding failed
         if port is None:

@@ -2,11 +2,18 @@
 
 A real FairCom server is a separate process whose services.json you edit and which you restart;
 :class:`ServerControl` gives the kit's server the same life. The first ``start()`` spawns
-``python -m tutorial_kit serve --home HOME`` detached and records it in ``<home>/run/server.json``
-(pid, port, url, home, started_at); every later call, from any kernel, finds it there and reuses
-it while it answers ``pingSession``. A ``flock`` on ``<home>/run/control.lock`` makes kernels that
-start at the same moment share one server. ``restart()`` keeps the port and makes the new process
-read services.json again.
+``python -m tutorial_kit serve --home HOME`` detached; the server records itself in
+``<home>/run/server.json`` (pid, port, url, home, started_at, owner) and holds the home's lock, so
+every later call, from any kernel, finds it there and reuses it while it answers ``pingSession``,
+and a server started by hand (``make serve``) is found and used the same way. A ``flock`` on
+``<home>/run/control.lock`` makes kernels that start at the same moment share one server.
+``restart()`` keeps the port and makes the new process read services.json again.
+
+The server ends with its owner: the Jupyter server of the kernel that started it
+(``JPY_PARENT_PID``; a kernel restart keeps it, stopping JupyterLab ends it), or after
+``idle_timeout`` seconds without a request. After it ended by itself, the next request of a
+client from :meth:`ServerControl.client` (or the next ``start()``) starts it again, on the same
+port when that port is free (:mod:`tutorial_kit._revive`).
 
 With ``TUTORIAL_KIT_URL`` set, :func:`control_from_env` returns a :class:`RemoteControl` instead,
 which looks at that server and explains the steps it cannot perform.
@@ -17,24 +24,35 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _process
 from ._envflag import reproducible_requested
+from ._revive import ReviveTransport, port_is_free
 from ._spawn import spawn_server
-from ._exceptions import ConfigFileError, KitUsageError, ServerControlError
+from ._exceptions import ConfigFileError, HomeInUseError, KitUsageError, ServerControlError
 from ._remote import STEPS, RemoteControl, remote_from_env
 from ._status import ServerStatus, differing_keys
+from .server.kit_choices import choice
+from .server.lifetime import home_in_use, read_stopped
 from .servicesfile import SetDefaultResult, read_defaults, set_default
 
 if TYPE_CHECKING:
     from .client import KitClient
 
-__all__ = ["RemoteControl", "ServerControl", "ServerStatus", "control_from_env", "default_home"]
+__all__ = ["RemoteControl", "ServerControl", "ServerStatus", "control_from_env", "default_home", "jupyter_server_pid"]
 
 log = logging.getLogger(__name__)
+
+
+class _Default:
+    """The type of "not given" for owner_pid (None means: no owner)."""
+
+
+_DEFAULT = _Default()
 
 
 def default_home(env: Mapping[str, str] = os.environ, cwd: str | os.PathLike[str] | None = None) -> Path:
@@ -60,7 +78,11 @@ class ServerControl:
     it deterministic, and makes :meth:`status` hide pid and port). ``start_timeout``: seconds a new
     server has to print its serving line; ``stop_grace``: seconds between SIGTERM and SIGKILL;
     ``probe_timeout``: seconds a running server has to answer pingSession before it counts as hung
-    (and is replaced). Every method is safe to call from several threads, kernels and processes at once.
+    (and is replaced). ``owner_pid``: the process whose end stops the server (default: the kernel's
+    Jupyter server, ``JPY_PARENT_PID`` in ``env``, when there is one; None: no owner);
+    ``idle_timeout``: seconds without a request after which it stops (default: the kit's choice
+    ``serve_idle_timeout_seconds``; 0: never). Every method is safe to call from several threads,
+    kernels and processes at once.
     """
 
     def __init__(
@@ -71,12 +93,16 @@ class ServerControl:
         start_timeout: float = 30.0,
         stop_grace: float = 5.0,
         probe_timeout: float = 5.0,
+        owner_pid: int | None | _Default = _DEFAULT,
+        idle_timeout: float | None = None,
     ) -> None:
         self.env = env
         self.home = Path(home).expanduser().resolve() if home is not None else default_home(env)
         self.start_timeout = start_timeout
         self.stop_grace = stop_grace
         self.probe_timeout = probe_timeout
+        self.owner_pid = jupyter_server_pid(env) if isinstance(owner_pid, _Default) else owner_pid
+        self.idle_timeout = choice("serve_idle_timeout_seconds") if idle_timeout is None else idle_timeout
         self._restart_port: int | None = None  # the port of a restart that failed (e.g. broken file)
 
     def __repr__(self) -> str:
@@ -118,7 +144,7 @@ class ServerControl:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def _live_state(self) -> _process.ServerState | None:
-        """The recorded server if it is alive, is this home's server and answers pingSession."""
+        """The recorded server if it is alive, holds this home and answers pingSession."""
         state = _process.read_state(self.state_path)
         if state is None or state.home != str(self.home):
             return None
@@ -137,22 +163,54 @@ class ServerControl:
             _process.terminate(pid, self.stop_grace)
         self.state_path.unlink(missing_ok=True)
 
+    def _starting_state(self) -> _process.ServerState | None:
+        """A server that holds the home but has not recorded itself yet: wait for it to answer."""
+        deadline = time.monotonic() + self.start_timeout
+        while home_in_use(self.home) and time.monotonic() < deadline:
+            state = self._live_state()
+            if state is not None:
+                return state
+            time.sleep(0.05)
+        return None
+
     def _start_locked(self, port: int) -> _process.ServerState:
         state = self._live_state()
+        if state is None and home_in_use(self.home) and _process.read_state(self.state_path) is None:
+            state = self._starting_state()  # started by hand this very moment
         if state is not None:
             log.debug("reusing server pid %s at %s", state.pid, state.url)
             return state
+        previous = _process.read_state(self.state_path)
         self._stop_locked()  # a recorded server that no longer answers is ended, its record removed
-        spawned = spawn_server(
-            self.home, port, env=self.env, log_path=self.log_path,
-            services=self.services_path, timeout=self.start_timeout,
-        )
-        state = _process.ServerState(
-            pid=spawned.pid, port=spawned.port, url=spawned.url,
-            home=str(self.home), started_at=_process.now_utc(), warnings=spawned.warnings,
-        )
-        _process.write_state(self.state_path, state)
+        owner = self._owner(previous)
+        try:
+            spawn_server(self.home, port, env=self.env, log_path=self.log_path, services=self.services_path,
+                         timeout=self.start_timeout, owner_pid=owner, idle_timeout=self.idle_timeout)
+        except HomeInUseError:  # a server started by hand won the race: use it
+            state = self._starting_state()
+            if state is None:
+                raise
+            return state
+        state = _process.read_state(self.state_path)
+        if state is None:
+            raise ServerControlError(f"the server started but wrote no record in {self.state_path}; see {self.log_path}")
         return state
+
+    def _owner(self, previous: _process.ServerState | None) -> int | None:
+        """The new server's owner: this control's (the kernel's Jupyter server), else the one the
+        last run had while it still runs (so a restart from JupyterLab's terminal, where there is
+        no JPY_PARENT_PID, still ends with JupyterLab), else none."""
+        stopped = read_stopped(self.home) or {}
+        candidates = (self.owner_pid, previous.owner_pid if previous else None, stopped.get("owner_pid"))
+        return next((pid for pid in candidates if isinstance(pid, int) and _process.process_alive(pid)), None)
+
+    def _port_to_use(self) -> int:
+        """The port of a failed restart, else the last run's port while it is free, else any."""
+        if self._restart_port:
+            return self._restart_port
+        stopped = read_stopped(self.home) or {}
+        port = stopped.get("port")
+        return port if isinstance(port, int) and port > 0 and port_is_free(port) else 0
 
     def start(self) -> ServerControl:
         """Make sure this home's server runs: reuse the recorded one if it answers, else spawn one.
@@ -161,9 +219,28 @@ class ServerControl:
         services.json is broken, ServerControlError when the server cannot start otherwise.
         """
         with _process.locked(self._lock_path):
-            self._start_locked(self._restart_port or 0)
+            self._start_locked(self._port_to_use())
             self._restart_port = None
         return self
+
+    def revive(self, port: int | None = None) -> str | None:
+        """Start the server again if it ended by itself (idle, or its owner ended); return its URL.
+
+        Returns the running server's URL when one runs, and None when the server was stopped on
+        purpose (stop(), Ctrl-C, kill) or never ran: then it stays stopped. ``port``: the port to
+        come back on when it is free (the one the caller's client uses).
+        """
+        with _process.locked(self._lock_path):
+            state = self._live_state()
+            if state is not None:
+                return state.url
+            stopped = read_stopped(self.home)
+            if stopped is None or stopped.get("reason") not in ("idle", "owner"):
+                return None
+            wanted = port or self._port_to_use()
+            state = self._start_locked(wanted if wanted and port_is_free(wanted) else 0)
+        log.warning("the kit's server had stopped (%s) and was started again at %s", stopped["reason"], state.url)
+        return state.url
 
     def stop(self) -> None:
         """Stop this home's server (SIGTERM, then SIGKILL after a grace period); idempotent."""
@@ -243,6 +320,9 @@ class ServerControl:
             file_error=file_error,
             start_warnings=state.warnings if state is not None else (),
             reproducible=self.reproducible,
+            owner_pid=state.owner_pid if state is not None else None,
+            idle_timeout=state.idle_timeout if state is not None else None,
+            stopped_reason=None if state is not None else (read_stopped(self.home) or {}).get("reason"),
         )
 
     def explain(self, step: str, name: str = "enablePermanentJsonApiSessions", value: Any = True) -> str:
@@ -266,7 +346,20 @@ class ServerControl:
 
         options: dict[str, Any] = {"username": "ADMIN", "password": "ADMIN"}
         options.update(kwargs)
+        if options.get("transport") is None:  # comes back after an idle stop (see revive())
+            options["transport"] = ReviveTransport(self, verify=options.get("verify", True))
         return KitClient(self.url, **options)
+
+
+def jupyter_server_pid(env: Mapping[str, str] = os.environ) -> int | None:
+    """The pid of the Jupyter server whose kernel this is (``JPY_PARENT_PID``), or None.
+
+    jupyter_client sets it for every kernel it starts: JupyterLab, a hub's single-user server,
+    nbclient. A kernel restart keeps it; it is the server's life the kit's server should follow.
+    """
+    value = env.get("JPY_PARENT_PID", "")
+    pid = int(value) if value.isdigit() else 0
+    return pid if pid > 1 and _process.process_alive(pid) else None
 
 
 def control_from_env(env: Mapping[str, str] = os.environ) -> Any:

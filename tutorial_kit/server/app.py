@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from tornado import httputil, web, websocket
@@ -230,7 +231,12 @@ async def close_websockets(delegate: Any, timeout: float = 1.0) -> None:
 
 
 def make_server(dispatcher: Dispatcher, limits: ServerLimits, *, loopback_only: bool = True,
-                guard: ConnectionGuard | None = None) -> "ApiServer":
-    """What the HTTP server runs: :class:`ApiServer` in front of :func:`make_app`'s application."""
+                guard: ConnectionGuard | None = None,
+                gate: Callable[[object], str | None] | None = None) -> "ApiServer":
+    """What the HTTP server runs: :class:`ApiServer` in front of :func:`make_app`'s application.
+
+    ``gate(connection)``, called once per request, returns why the connection is refused (it is
+    answered HTTP 403) or None (see lifetime.RunGuard.gate: activity and the peer's user).
+    """
     app = make_app(dispatcher, limits, loopback_only=loopback_only, guard=guard)
-    return ApiServer(app, dispatcher, limits.max_body_bytes, loopback_only=loopback_only, guard=guard)
+    return ApiServer(app, dispatcher, limits.max_body_bytes, loopback_only=loopback_only, guard=guard, gate=gate)

@@ -62,6 +62,7 @@ class ErrorCode:
     ACCOUNT_EXISTS: int = choice("error.account_exists")
     NOT_POST: int = choice("error.not_post")
     FOREIGN_REQUEST: int = choice("error.foreign_request")
+    OTHER_USER: int = choice("error.other_user")
     INTERNAL: int = choice("error.internal")
     DATABASE_BUSY: int = choice("error.database_busy")
     DATABASE_FAILED: int = choice("error.database_failed")
@@ -94,6 +95,7 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
     ErrorRow("ACCOUNT_EXISTS", ErrorCode.ACCOUNT_EXISTS, "kit's choice", "account name already exists"),
     ErrorRow("NOT_POST", ErrorCode.NOT_POST, "kit's choice", "request not POST (HTTP 405)"),
     ErrorRow("FOREIGN_REQUEST", ErrorCode.FOREIGN_REQUEST, "kit's choice", "a request from a web page (HTTP 403)"),
+    ErrorRow("OTHER_USER", ErrorCode.OTHER_USER, "kit's choice", "another OS user's connection to a loopback server (HTTP 403)"),
     ErrorRow("INTERNAL", ErrorCode.INTERNAL, "kit's choice", "anything unexpected; details in the log only"),
     ErrorRow("DATABASE_BUSY", ErrorCode.DATABASE_BUSY, "kit's choice", "another program held the database; nothing changed"),
     ErrorRow("DATABASE_FAILED", ErrorCode.DATABASE_FAILED, "kit's choice", "a database write failed; nothing changed"),

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tornado import httputil, web
@@ -23,6 +23,7 @@ from .envelope import Dispatcher
 from .errors import ErrorCode
 from .kit_choices import choice
 from .origin import foreign_request, refusal_message
+from .peers import RefusedMessage
 
 __all__ = ["ApiServer", "API_PATH", "HTTP_MAX_BODY", "JSON_TYPE", "too_large_message", "watch_of", "redacted"]
 
@@ -76,8 +77,10 @@ class ApiServer(httputil.HTTPServerConnectionDelegate):
     """
 
     def __init__(self, app: web.Application, dispatcher: Dispatcher, max_body_bytes: int, *,
-                 loopback_only: bool = True, guard: ConnectionGuard | None = None) -> None:
+                 loopback_only: bool = True, guard: ConnectionGuard | None = None,
+                 gate: Callable[[object], str | None] | None = None) -> None:
         self.app = app
+        self.gate = gate
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
         self.drain_bytes = choice("body_drain_factor") * max_body_bytes
@@ -93,6 +96,9 @@ class ApiServer(httputil.HTTPServerConnectionDelegate):
         return self._date[1]
 
     def start_request(self, server_conn: object, request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
+        refused = self.gate(server_conn) if self.gate is not None else None
+        if refused is not None:  # another user's connection (server/peers.py): HTTP 403, whatever it asks
+            return RefusedMessage(request_conn, self.dispatcher.error_body(ErrorCode.OTHER_USER, refused))
         watch = watch_of(self.guard, request_conn)
         if watch is not None:
             watch.waiting()  # the connection now waits for its next request

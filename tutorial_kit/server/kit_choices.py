@@ -39,6 +39,9 @@ KIT_CHOICES: dict[str, Choice] = {
     "error.foreign_request": Choice(
         12006, "HTTP 403: a request from a web page (Origin of another site, or a non-loopback Host on a loopback server)"
     ),
+    "error.other_user": Choice(
+        12006, "HTTP 403: a connection from another operating-system user's process to a loopback server"
+    ),
     "error.internal": Choice(12009, "FairCom header: internal error; details only in the log"),
     "error.database_busy": Choice(
         12009, "FairCom header: internal error; the message says another program held the database and nothing changed"
@@ -77,7 +80,7 @@ KIT_CHOICES: dict[str, Choice] = {
         64, "the connection cap stays this many below the fd soft limit (database, log, listening sockets)"
     ),
     "header_timeout_seconds": Choice(10, "a request's headers must arrive within 10 s of its first byte"),
-    "idle_timeout_seconds": Choice(300, "a keep-alive connection with no request for 300 s is closed"),
+    "connection_idle_timeout_seconds": Choice(300, "a keep-alive connection with no request for 300 s is closed"),
     "body_timeout_seconds": Choice(60, "a request body must arrive within 60 s"),
     "login_queue_per_address": Choice(
         32, "password checks waiting or running for one client address (a room behind one NAT logs in at once); more get 12015"
@@ -157,6 +160,15 @@ KIT_CHOICES: dict[str, Choice] = {
     "served_protocols": Choice(("http", "https"), "listeners of other protocols (mqtt, ws, ...) are kept, not served"),
     "https_without_certificate_file": Choice(
         "not served", "an https listener whose certificate file is absent is not served (warning), if another is"
+    ),
+    # --- the server process's life and who may reach it (docs/security.md, docs/jupyterhub.md) ---
+    "own_user_only": Choice(
+        True, "a loopback server answers only connections from processes of its own OS user (asked of the "
+        "kernel once per connection); `serve --allow-other-users` turns it off",
+    ),
+    "serve_idle_timeout_seconds": Choice(
+        3600, "the lessons' background server stops after this long with no request and no open WebSocket "
+        "(a temporary session's default idleConnectionTimeoutSeconds); the kit starts it again on the next request",
     ),
 }
 

@@ -24,7 +24,7 @@ class ServerLimits:
     max_body_bytes: int = choice("max_body_bytes")
     max_connections: int = choice("max_connections")
     header_timeout: float = choice("header_timeout_seconds")
-    idle_timeout: float = choice("idle_timeout_seconds")
+    connection_idle_timeout: float = choice("connection_idle_timeout_seconds")
     body_timeout: float = choice("body_timeout_seconds")
     login_queue_per_address: int = choice("login_queue_per_address")
     login_queue_total: int = choice("login_queue_total")
@@ -53,7 +53,7 @@ LIMIT_OPTIONS: dict[str, tuple[type, str]] = {
     "max_connections": (int, "most client connections at once; the longest-idle one is closed for a new "
                              "client; also kept 64 below `ulimit -n` (default {})"),
     "header_timeout": (float, "seconds a request's headers may take to arrive (default {})"),
-    "idle_timeout": (float, "seconds a keep-alive connection may wait for its next request (default {})"),
+    "connection_idle_timeout": (float, "seconds a keep-alive connection may wait for its next request (default {})"),
     "body_timeout": (float, "seconds a request body may take to arrive (default {})"),
     "login_queue_per_address": (int, "password checks waiting at once for one client address (default {})"),
     "login_queue_total": (int, "password checks waiting at once in all (default {})"),

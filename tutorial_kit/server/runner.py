@@ -30,6 +30,7 @@ from .connections import ConnectionGuard, GuardedHTTPServer
 from .envelope import Dispatcher, EchoBudget
 from .fastpath import HTTP_MAX_BODY
 from .kit_choices import choice
+from .lifetime import Lifetime, RunGuard
 from .limits import ServerLimits
 from .reproducible import Reproducible, reproducible_from_env
 from .store import Store
@@ -58,13 +59,19 @@ class ServerCore:
     """One run of the server on the running asyncio loop."""
 
     def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
-                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None, **limits: Any) -> None:
-        """``limits``: any field of :class:`~.limits.ServerLimits` (``max_connections=200``...); None = default."""
+                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None,
+                 lifetime: Lifetime | None = None, allow_other_users: bool = False, **limits: Any) -> None:
+        """``limits``: any field of :class:`~.limits.ServerLimits` (``max_connections=200``...); None = default.
+        ``lifetime``: when the run ends by itself (owner gone, idle; :mod:`.lifetime`);
+        ``allow_other_users``: also answer other users' programs on a loopback listener (:mod:`.peers`)."""
         self.home = Path(home)
         self.host = host
         self.port_override = port
         self.limits = ServerLimits.from_options(max_body_bytes=max_body_bytes, **limits)
         self.max_body_bytes = self.limits.max_body_bytes
+        own_user_only = choice("own_user_only") and not allow_other_users
+        # the home's lock, the run record, owner/idle stops and the same-user gate (lifetime.py)
+        self.run_guard = RunGuard(self.home, lifetime=lifetime, own_user_only=own_user_only)
         self.env = os.environ if env is None else env
         self.guard: ConnectionGuard | None = None
         self.config: RunningConfig | None = None
@@ -76,7 +83,18 @@ class ServerCore:
         self._renderer: asyncio.Handle | None = None
 
     async def start(self) -> None:
-        """Read the configuration, open the store and listen. Raises ConfigFileError or OSError."""
+        """Claim the home, read the configuration, open the store and listen.
+
+        Raises HomeInUseError (another server runs for this home), ConfigFileError or OSError.
+        """
+        self.run_guard.claim()
+        try:
+            await self._start()
+        except BaseException:
+            self.run_guard.release()
+            raise
+
+    async def _start(self) -> None:
         self.config = config = load_config(services_path(self.home))  # before touching any data
         reproducible = reproducible_from_env(self.env, self.host)
         http, https = config.listener("http"), config.listener("https")
@@ -107,10 +125,12 @@ class ServerCore:
                 self.backend = None
             raise
         dispatcher = Dispatcher(self.backend, EchoBudget(factor=self.limits.answer_echo_factor))
-        app = make_server(dispatcher, self.limits, loopback_only=is_loopback(self.host), guard=self.guard)
+        loopback = is_loopback(self.host)
+        app = make_server(dispatcher, self.limits, loopback_only=loopback, guard=self.guard,
+                          gate=self.run_guard.gate(loopback=loopback))
         for group, tls in sockets:
             server = GuardedHTTPServer(app, ssl_options=tls, max_body_size=HTTP_MAX_BODY,
-                                       idle_connection_timeout=self.limits.idle_timeout,
+                                       idle_connection_timeout=self.limits.connection_idle_timeout,
                                        body_timeout=self.limits.body_timeout)
             server.guard = self.guard
             server.add_sockets(group)
@@ -125,6 +145,8 @@ class ServerCore:
         self._flusher = ioloop.PeriodicCallback(self.backend.flush, flush_ms)
         self._flusher.start()
         self._renderer = asyncio.get_running_loop().call_soon(self._render_loaded)
+        self.run_guard.started(self.url, self.port or self.https_port or 0, app.app.settings["open_sockets"],
+                               config.warnings)
 
     def _open_backend(self, config: RunningConfig, addresses: tuple[str, ...], served: dict[int, int],
                       reproducible: Reproducible | None) -> Backend:
@@ -205,6 +227,7 @@ class ServerCore:
             await self.backend.finish_writes()  # a key revoked or created in flight reaches the disk
             self.backend.close()
             self.backend = None
+        self.run_guard.release()
 
 
 def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -228,12 +251,14 @@ class EmulatorServer:
     """
 
     def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
-                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None, **limits: Any) -> None:
+                 max_body_bytes: int | None = None, env: Mapping[str, str] | None = None,
+                 allow_other_users: bool = False, **limits: Any) -> None:
         """``limits``: any field of :class:`~.limits.ServerLimits`, as for :class:`ServerCore`."""
         ServerLimits.from_options(max_body_bytes=max_body_bytes, **limits)  # a wrong one fails here, not on the thread
         self.home = Path(home)
         self.host = host
         self._port = port
+        self.allow_other_users = allow_other_users
         self.max_body_bytes = max_body_bytes
         self.limits = limits
         self.env = env
@@ -246,7 +271,7 @@ class EmulatorServer:
             return self
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
         core = ServerCore(self.home, host=self.host, port=self._port, max_body_bytes=self.max_body_bytes, env=self.env,
-                          **self.limits)
+                          allow_other_users=self.allow_other_users, **self.limits)
         thread = threading.Thread(target=self._run, args=(core, started), name="kit-server", daemon=True)
         thread.start()
         try:
