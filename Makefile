@@ -27,13 +27,13 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	$(PY) -m tutorial_kit.jupyter_settings install $(VENV)
+	$(PY) -m tutorial_kit.notebook.jupyter_settings install $(VENV)
 	@touch $(STAMP)
 
 # JupyterLab's root is the repository (the file browser shows server-home/config/services.json);
 # lesson 1 opens first. The venv's bin/ is on PATH, so JupyterLab's terminal has `tutorial-kit`.
 lab: $(STAMP)
-	@$(PY) -m tutorial_kit.jupyter_settings install $(VENV) >/dev/null
+	@$(PY) -m tutorial_kit.notebook.jupyter_settings install $(VENV) >/dev/null
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
 		notebooks/01-start-here.ipynb $(LAB_ARGS)
 
@@ -53,7 +53,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not slow and not browser"
 
 outputs: $(STAMP)
-	$(PY) -m tutorial_kit.notebook_outputs notebooks
+	$(PY) -m tutorial_kit.notebook.outputs notebooks
 
 hub-figures: $(STAMP) $(CHP)
 	$(PY) tests/hub_figures.py --out deploy/figures.json

@@ -14,7 +14,7 @@ _ENV_KEY = pytest.StashKey[contextlib.ExitStack]()
 
 def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "nbval", False):
-        from tutorial_kit.notebook_outputs import reproducible_environment
+        from tutorial_kit.notebook.outputs import reproducible_environment
 
         stack = contextlib.ExitStack()
         stack.enter_context(reproducible_environment())

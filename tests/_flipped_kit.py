@@ -21,6 +21,6 @@ for argument in sys.argv[1:]:
     name, value = argument.split("=", 1)
     choices.KIT_CHOICES[name] = choices.Choice(json.loads(value), "flipped for a test: " + choices.KIT_CHOICES[name].why)
 
-from tutorial_kit.doctor import main  # noqa: E402  (after the flip, on purpose)
+from tutorial_kit.client.doctor import main  # noqa: E402  (after the flip, on purpose)
 
 sys.exit(main([]))

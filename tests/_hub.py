@@ -186,7 +186,7 @@ def _fill_site(root: Path) -> Site:
     run([str(UV), "pip", "install", "-q", "--compile-bytecode", "--python", str(site.python),
          "-r", "binder/requirements.txt", "-r", str(TEST_REQUIREMENTS)], cwd=work, env=env, timeout=900)
     shutil.rmtree(work)
-    run([str(site.python), "-m", "tutorial_kit.jupyter_settings", "install", str(site.env)])
+    run([str(site.python), "-m", "tutorial_kit.notebook.jupyter_settings", "install", str(site.env)])
     for path in (site.env, site.lessons):
         run(["chmod", "-R", "go+rX", str(path)])
     return site

@@ -95,11 +95,11 @@ def test_binder_scripts_are_executable_bash_with_lf_endings(name: str) -> None:
 
 def test_postbuild_installs_the_jupyterlab_settings_into_the_running_python() -> None:
     text = (BINDER / "postBuild").read_text(encoding="utf-8")
-    assert "python -m tutorial_kit.jupyter_settings install \"$(python -c 'import sys;print(sys.prefix)')\"" in text
+    assert "python -m tutorial_kit.notebook.jupyter_settings install \"$(python -c 'import sys;print(sys.prefix)')\"" in text
 
 
 @pytest.mark.parametrize("path", ["binder/postBuild", "binder/start", "binder/requirements.txt", ".ci/run",
-                                  "Makefile", "tutorial_kit/cli.py", "notebooks/01-start-here.ipynb", "x.sh"])
+                                  "Makefile", "tutorial_kit/cli/main.py", "notebooks/01-start-here.ipynb", "x.sh"])
 def test_gitattributes_keeps_lf_endings(path: str) -> None:
     out = subprocess.run(["git", "check-attr", "eol", "--", path], cwd=REPO,
                          capture_output=True, text=True, check=True).stdout
@@ -224,6 +224,6 @@ def test_first_lesson_passes_nbval_strict_in_the_binder_environment(request: pyt
 def _stop_background_server(home: Path) -> None:
     """Stop the managed server the lesson may have left running for ``home``."""
     if (home / "run" / "server.json").exists():
-        from tutorial_kit.control import ServerControl
+        from tutorial_kit.control.local import ServerControl
 
         ServerControl(home).stop()

@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tutorial_kit.control import ServerControl
+from tutorial_kit.control.local import ServerControl
 
 REPO = Path(__file__).resolve().parents[1]
 LESSON = "notebooks/05-manage-and-secure-api-keys.ipynb"

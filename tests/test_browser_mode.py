@@ -230,8 +230,8 @@ def test_the_browser_path_imports_no_process_socket_or_tornado_module(tmp_path: 
 
 
 #: the kit's modules that need processes, sockets, threads or fcntl (never imported in the browser)
-FORBIDDEN = ("tutorial_kit._process", "tutorial_kit._spawn", "tutorial_kit.control",
-             "tutorial_kit.server.runner", "tutorial_kit.server.app", "tutorial_kit.cli")
+FORBIDDEN = ("tutorial_kit.control.process", "tutorial_kit.control.spawn", "tutorial_kit.control.local",
+             "tutorial_kit.server.runner", "tutorial_kit.server.app", "tutorial_kit.cli.main")
 
 
 @pytest.mark.skipif(not IN_PYODIDE, reason="checks this Python's own modules under Pyodide")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit.control import ServerControl
+from tutorial_kit.control.local import ServerControl
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ from tutorial_kit._exceptions import (
     NotJsonActionError,
     ServerNotRunningError,
 )
-from tutorial_kit.client import KitClient, Response
+from tutorial_kit.client.kit_client import KitClient, Response
 
 
 @pytest.fixture

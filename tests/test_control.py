@@ -1,4 +1,4 @@
-"""The managed background server (tutorial_kit.control): real `tutorial_kit serve` processes."""
+"""The managed background server (tutorial_kit.control.local): real `tutorial_kit serve` processes."""
 
 from __future__ import annotations
 
@@ -19,16 +19,16 @@ import httpx
 import pytest
 
 from tutorial_kit import ConfigFileError, KitUsageError, RemoteServerError, ServerControlError
-from tutorial_kit._process import is_server_of, wait_for_exit
-from tutorial_kit.client import KitClient
-from tutorial_kit.control import RemoteControl, ServerControl, control_from_env, default_home
+from tutorial_kit.control.process import is_server_of, wait_for_exit
+from tutorial_kit.client.kit_client import KitClient
+from tutorial_kit.control.local import RemoteControl, ServerControl, control_from_env, default_home
 
 pytestmark = pytest.mark.slow
 
 FLAG = "enablePermanentJsonApiSessions"
 SHARE = (
     "import json, sys\n"
-    "from tutorial_kit.control import ServerControl\n"
+    "from tutorial_kit.control.local import ServerControl\n"
     "state = json.loads(ServerControl(sys.argv[1]).start().state_path.read_text())\n"
     "print(json.dumps([state['pid'], state['url']]))\n"
 )

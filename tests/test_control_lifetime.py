@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from tutorial_kit import ServerNotRunningError
-from tutorial_kit._process import servers_of, wait_for_exit
-from tutorial_kit.control import ServerControl, jupyter_server_pid
+from tutorial_kit.control.process import servers_of, wait_for_exit
+from tutorial_kit.control.local import ServerControl, jupyter_server_pid
 from tutorial_kit.server.lifetime import read_stopped
 
 from _hardening import ServeProcess
@@ -29,7 +29,7 @@ from _hardening import ServeProcess
 pytestmark = pytest.mark.slow
 
 KERNEL = (  # a kernel's part: start the server, then end (as a kernel restart or shutdown does)
-    "import sys\nfrom tutorial_kit.control import ServerControl\n"
+    "import sys\nfrom tutorial_kit.control.local import ServerControl\n"
     "print(ServerControl(sys.argv[1]).start().status().pid)\n"
 )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tutorial_kit.client import Response
-from tutorial_kit.display import (
+from tutorial_kit.client.kit_client import Response
+from tutorial_kit.notebook.display import (
     ConfigDiff,
     NoteList,
     SessionList,

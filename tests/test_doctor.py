@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit.client import KitClient
-from tutorial_kit.doctor import run_doctor
+from tutorial_kit.client.kit_client import KitClient
+from tutorial_kit.client.doctor import run_doctor
 from tutorial_kit.server import EmulatorServer
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def test_a_wrong_password_is_one_clear_difference(remote: EmulatorServer) -> Non
 
 
 def test_no_server_at_the_url_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    from tutorial_kit.doctor import main
+    from tutorial_kit.client.doctor import main
 
     assert main(["--url", "http://127.0.0.1:9/api"]) == 2
     assert "tutorial-kit doctor:" in capsys.readouterr().err

@@ -8,8 +8,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from tutorial_kit import ConfigFileError, JsonActionError, KitUsageError, ServerNotRunningError
-from tutorial_kit.error_paragraph import install, name_paragraph, paragraph, shown_path
-from tutorial_kit.magic import get_magics
+from tutorial_kit.notebook.error_paragraph import install, name_paragraph, paragraph, shown_path
+from tutorial_kit.notebook.magic import get_magics
 
 PATH = "/home/learner/kit/server-home/config/services.json"
 

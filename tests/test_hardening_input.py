@@ -437,7 +437,7 @@ def test_a_byte_order_mark_before_the_body_says_what_to_do(ask: Ask) -> None:
 
 def test_a_services_json_saved_with_a_byte_order_mark_is_read(tmp_path: Path, client: httpx.Client) -> None:
     """The kit's own services.json editor keeps a BOM; the server must then still start on the file."""
-    from tutorial_kit.servicesfile import set_default
+    from tutorial_kit.control.servicesfile import set_default
 
     path = write_services(tmp_path)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))  # as Windows Notepad saves it

@@ -34,12 +34,12 @@ import pytest
 from tornado.websocket import websocket_connect
 
 from tutorial_kit import KitUsageError
-from tutorial_kit.cli import build_parser
+from tutorial_kit.cli.main import build_parser
 from tutorial_kit.server import EmulatorServer, accounts, backend
 from tutorial_kit.server.kit_choices import choice
 from tutorial_kit.server.reproducible import ENV_VAR, Reproducible, reproducible_from_env
 from tutorial_kit.server.store import Store
-from tutorial_kit.workshop import set_admin_password
+from tutorial_kit.workshop.roster import set_admin_password
 
 from _hardening import TOKEN, ServeProcess, write_services
 from conftest import strict_json
@@ -247,7 +247,7 @@ def _mode(path: Path) -> int:
 
 @pytest.mark.slow
 def test_data_and_state_files_are_owner_only_even_with_a_permissive_umask(tmp_path: Path) -> None:
-    from tutorial_kit.control import ServerControl
+    from tutorial_kit.control.local import ServerControl
 
     home = tmp_path / "home"
     old = os.umask(0)  # whatever the user's umask, the secrets stay private

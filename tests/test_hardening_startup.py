@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from tutorial_kit import KitUsageError
-from tutorial_kit.control import ServerControl
+from tutorial_kit.control.local import ServerControl
 from tutorial_kit.server.reproducible import Reproducible
 from tutorial_kit.server.store import Store
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tutorial_kit import KitClient
-from tutorial_kit.http_snippets import PlainHttp
+from tutorial_kit.client.http_snippets import PlainHttp
 from tutorial_kit.server import EmulatorServer
 
 

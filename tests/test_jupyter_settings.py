@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tutorial_kit import KitUsageError
-from tutorial_kit.jupyter_settings import LEARNER_OVERRIDES, install, main, merge_overrides, overrides_path
+from tutorial_kit.notebook.jupyter_settings import LEARNER_OVERRIDES, install, main, merge_overrides, overrides_path
 
 NOTIFICATION = "@jupyterlab/apputils-extension:notification"
 EXTENSIONS = "@jupyterlab/extensionmanager-extension:plugin"

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tutorial_kit._process import process_alive, servers_of, wait_for_exit
+from tutorial_kit.control.process import process_alive, servers_of, wait_for_exit
 from tutorial_kit.server.lifetime import home_in_use, read_record, read_stopped
 
 from _jupyter import JupyterClient, code_cells

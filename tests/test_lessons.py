@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tutorial_kit import ConfigFileError, KitClient
-from tutorial_kit.control import ServerControl
+from tutorial_kit.control.local import ServerControl
 from tutorial_kit.lessons import BROKEN_REQUEST, Exercises, start_lesson
 from tutorial_kit.server import EmulatorServer
 

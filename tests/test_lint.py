@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tutorial_kit._exceptions import KitUsageError
-from tutorial_kit.lint import ADMIN_ACTIONS, LintWarning, lint_request, parse_request
+from tutorial_kit.client.lint import ADMIN_ACTIONS, LintWarning, lint_request, parse_request
 from seed_examples import SEED_CREATE, SEED_DESCRIBE
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit.jupyter_settings import LEARNER_OVERRIDES
+from tutorial_kit.notebook.jupyter_settings import LEARNER_OVERRIDES
 from tutorial_kit.lite.build import INPUTS, KERNELSPEC, LITE_OVERRIDES, REPO, inputs_digest, lite_copy
 from tutorial_kit.lite.wheels import import_names, requirements_of, rewrite_lock
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from _hardening import ServeProcess, write_services
-from tutorial_kit.notebook_outputs import lesson_paths
+from tutorial_kit.notebook.outputs import lesson_paths
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit.control import ServerControl
-from tutorial_kit.notebook_outputs import lesson_paths
+from tutorial_kit.control.local import ServerControl
+from tutorial_kit.notebook.outputs import lesson_paths
 
 pytestmark = pytest.mark.slow
 

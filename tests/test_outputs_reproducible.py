@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit.notebook_outputs import main
+from tutorial_kit.notebook.outputs import main
 
 pytestmark = pytest.mark.slow
 

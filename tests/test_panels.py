@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tutorial_kit import ServerNotRunningError, panels
-from tutorial_kit.client import KitClient
-from tutorial_kit.control import RemoteControl, ServerControl
+from tutorial_kit.client.kit_client import KitClient
+from tutorial_kit.control.local import RemoteControl, ServerControl
 from tutorial_kit.server import EmulatorServer
 
 FLAG = "enablePermanentJsonApiSessions"
@@ -355,7 +355,7 @@ def test_panels_render_as_widgets_with_a_short_text(server: EmulatorServer, clie
 
 SETUP = """\
 import tutorial_kit as kit
-from tutorial_kit.control import ServerControl
+from tutorial_kit.control.local import ServerControl
 server = ServerControl()
 server.start()
 server.set_default("enablePermanentJsonApiSessions", True)
@@ -400,7 +400,7 @@ def test_two_runs_give_the_same_text_plain(tmp_path: Path, monkeypatch: pytest.M
 
 def test_every_playground_template_is_an_action_the_linter_knows_in_faircoms_shape(client: KitClient) -> None:
     """Each action of the dropdown starts from a template the linter finds nothing wrong with (placeholders aside)."""
-    from tutorial_kit.lint import ADMIN_ACTIONS
+    from tutorial_kit.client.lint import ADMIN_ACTIONS
     from tutorial_kit.panels._playground import TEMPLATES, template
 
     assert set(TEMPLATES) == set(ADMIN_ACTIONS), "one template per action of the dropdown"

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from jsonaction_fake import PASSWORD, URL, FakeServer
-from tutorial_kit.client import KitClient
-from tutorial_kit.placeholders import ALL_PLACEHOLDERS, TOKEN_PLACEHOLDERS, fill_placeholders, find_placeholders
+from tutorial_kit.client.kit_client import KitClient
+from tutorial_kit.client.placeholders import ALL_PLACEHOLDERS, TOKEN_PLACEHOLDERS, fill_placeholders, find_placeholders
 
 SEED_DESCRIBE = {
     "api": "admin",
@@ -136,7 +136,7 @@ def test_non_dict_is_a_type_error() -> None:
 
 def test_the_text_of_a_broken_example_keeps_its_mistakes() -> None:
     from seed_examples import SEED_CREATE
-    from tutorial_kit.placeholders import fill_placeholders_text
+    from tutorial_kit.client.placeholders import fill_placeholders_text
 
     text, notes = fill_placeholders_text(SEED_CREATE, username="ADMIN", password="pw")
     assert text == SEED_CREATE.replace('"CHANGE"', '"ADMIN"')  # both usernames filled, nothing else

@@ -1,4 +1,4 @@
-"""Format-preserving edits of services.json (tutorial_kit.servicesfile)."""
+"""Format-preserving edits of services.json (tutorial_kit.control.servicesfile)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tutorial_kit import ConfigFileError, KitUsageError
-from tutorial_kit.servicesfile import SetDefaultResult, read_defaults, set_default
+from tutorial_kit.control.servicesfile import SetDefaultResult, read_defaults, set_default
 
 FLAG = "enablePermanentJsonApiSessions"
 
@@ -249,7 +249,7 @@ def test_symlinked_file_is_edited_in_place_of_its_target(services: Path, tmp_pat
 
 
 def test_a_folder_instead_of_the_file_is_a_config_error(tmp_path: Path) -> None:
-    from tutorial_kit.servicesfile import set_default as set_flag
+    from tutorial_kit.control.servicesfile import set_default as set_flag
 
     folder = tmp_path / "services.json"
     folder.mkdir()

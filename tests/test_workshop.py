@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from tutorial_kit import JsonActionError, KitUsageError
-from tutorial_kit.cli import main
-from tutorial_kit.client import KitClient
+from tutorial_kit.cli.main import main
+from tutorial_kit.client.kit_client import KitClient
 from tutorial_kit.server import EmulatorServer
 from tutorial_kit.server.kit_choices import choice
-from tutorial_kit.room import RoomSnapshot, format_room, room, summarize_room
-from tutorial_kit.workshop import (
+from tutorial_kit.workshop.room import RoomSnapshot, format_room, room, summarize_room
+from tutorial_kit.workshop.roster import (
     PASSWORD_ALPHABET,
     Account,
     admin_password,
@@ -353,7 +353,7 @@ def test_cli_room_prints_the_roster_learners(permanent_srv: EmulatorServer, tmp_
 def test_room_lists_everyone_seen_when_the_server_has_no_list_accounts() -> None:
     import httpx
 
-    from tutorial_kit.room import _accounts_on_server
+    from tutorial_kit.workshop.room import _accounts_on_server
 
     def real_faircom(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"errorCode": 12008, "errorMessage": "unknown action"})
@@ -380,7 +380,7 @@ def _all_options(parser: object) -> set[str]:
 
 
 def test_every_option_the_workshop_guide_mentions_exists() -> None:
-    from tutorial_kit.cli import build_parser
+    from tutorial_kit.cli.main import build_parser
 
     mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", (DOCS / "workshop.md").read_text(encoding="utf-8")))
     assert {"--roster", "--existing", "--watch"} <= mentioned

@@ -20,16 +20,16 @@ __version__ = "0.1.0"
 
 #: public name -> module that defines it
 _LAZY = {
-    "KitClient": ".client",
-    "Response": "._response",
-    "mask_token": ".client",
-    "lint_request": ".lint",
-    "LintWarning": ".lint",
-    "fill_placeholders": ".placeholders",
-    "SessionList": ".display",
-    "ConfigDiff": ".display",
-    "ServerControl": ".control",
-    "control_from_env": "._choose",
+    "KitClient": ".client.kit_client",
+    "Response": ".client.response",
+    "mask_token": ".client.kit_client",
+    "lint_request": ".client.lint",
+    "LintWarning": ".client.lint",
+    "fill_placeholders": ".client.placeholders",
+    "SessionList": ".notebook.display",
+    "ConfigDiff": ".notebook.display",
+    "ServerControl": ".control.local",
+    "control_from_env": ".control.choose",
     "BrowserControl": ".browser",
     "EmulatorServer": ".server",
     "start_lesson": ".lessons",
@@ -40,15 +40,15 @@ _LAZY = {
 __all__ = [*_exception_names, *_LAZY, "load_ipython_extension", "unload_ipython_extension"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._response import Response
-    from .client import KitClient, mask_token
-    from ._choose import control_from_env
+    from .client.response import Response
+    from .client.kit_client import KitClient, mask_token
+    from .control.choose import control_from_env
     from .browser import BrowserControl
-    from .control import ServerControl
-    from .display import ConfigDiff, SessionList
+    from .control.local import ServerControl
+    from .notebook.display import ConfigDiff, SessionList
     from .lessons import Lesson, start_lesson
-    from .lint import LintWarning, lint_request
-    from .placeholders import fill_placeholders
+    from .client.lint import LintWarning, lint_request
+    from .client.placeholders import fill_placeholders
     from .server import EmulatorServer
 
 
@@ -64,8 +64,8 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ip: Any) -> None:
     """``%load_ext tutorial_kit``: register the ``%%jsonaction`` cell magic."""
-    from .error_paragraph import install
-    from .magic import load_ipython_extension as load
+    from .notebook.error_paragraph import install
+    from .notebook.magic import load_ipython_extension as load
 
     load(ip)
     install(ip)
@@ -82,7 +82,7 @@ def _in_a_notebook() -> None:
         return
     shell = sys.modules["IPython"].get_ipython()
     if shell is not None:
-        from .error_paragraph import install
+        from .notebook.error_paragraph import install
 
         install(shell)
 
@@ -91,6 +91,6 @@ _in_a_notebook()
 
 
 def unload_ipython_extension(ip: Any) -> None:
-    from .magic import unload_ipython_extension as unload
+    from .notebook.magic import unload_ipython_extension as unload
 
     unload(ip)

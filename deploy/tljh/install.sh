@@ -25,8 +25,8 @@ git clone --quiet --depth 1 --branch "$KIT_TAG" "$KIT_REPO" "$source_dir"
 # The kit and its pinned stack; `.` (the last line) is the release itself.
 (cd "$source_dir" && "$USER_ENV/bin/pip" install --quiet --no-cache-dir -r binder/requirements.txt)
 
-# No news prompt, no update check, no extension manager (tutorial_kit/jupyter_settings.py).
-"$USER_ENV/bin/python" -m tutorial_kit.jupyter_settings install "$USER_ENV"
+# No news prompt, no update check, no extension manager (tutorial_kit/notebook/jupyter_settings.py).
+"$USER_ENV/bin/python" -m tutorial_kit.notebook.jupyter_settings install "$USER_ENV"
 
 # TLJH's SystemdSpawner gives every learner a Unix user of their own (jupyter-NAME), which the
 # kit's server needs to keep learners apart (docs/security.md, "Learners on one machine").

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigFileError, KitUsageError, ServerControlError
-from .._status import ServerStatus, differing_keys
-from ..servicesfile import SetDefaultResult, read_defaults, set_default
+from ..control.status import ServerStatus, differing_keys
+from ..control.servicesfile import SetDefaultResult, read_defaults, set_default
 from .server import BrowserServer
 from .transport import LISTENERS, InProcessTransport, Listeners
 
 if TYPE_CHECKING:
-    from ..client import KitClient
+    from ..client.kit_client import KitClient
 
 __all__ = ["BrowserControl", "browser_home", "DRIVE", "STEPS"]
 
@@ -180,7 +180,7 @@ class BrowserControl:
 
     def client(self, **kwargs: Any) -> KitClient:
         """A KitClient for this home's server, logged in as ADMIN/ADMIN unless told otherwise."""
-        from ..client import KitClient
+        from ..client.kit_client import KitClient
 
         options: dict[str, Any] = {"username": "ADMIN", "password": "ADMIN", "transport": InProcessTransport(self.listeners)}
         options.update(kwargs)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .._exceptions import KitTransportError
-from .._response import Response
-from .._status import FLAG
+from ..client.response import Response
+from ..control.status import FLAG
 from .results import Check
 
 __all__ = ["LessonChecks"]

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._response import Response
-from .._status import FLAG
-from ..lint import lint_request
+from ..client.response import Response
+from ..control.status import FLAG
+from ..client.lint import lint_request
 from .checks import response_to, succeeded
 from .results import Check
 

@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._choose import AnyControl, control_from_env
+from ..control.choose import AnyControl, control_from_env
 from .._exceptions import ConfigFileError, JsonActionError, KitError
-from .._remote import RemoteControl
-from .._status import FLAG, warning_text
-from ..error_paragraph import shown_path
+from ..control.remote import RemoteControl
+from ..control.status import FLAG, warning_text
+from ..notebook.error_paragraph import shown_path
 from ..server.config import load_config
 from .browser import BROWSER_NOTES, in_browser, notes_for
 from .catalog import MILESTONES, LessonInfo, lesson_info
@@ -291,8 +291,8 @@ def _use_in_magic(client: Any, steps: Mapping[str, str]) -> None:
     except ImportError:
         return
     if get_ipython() is not None:
-        from ..error_paragraph import install
-        from ..magic import get_magics
+        from ..notebook.error_paragraph import install
+        from ..notebook.magic import get_magics
 
         magics = get_magics(get_ipython())
         magics.registry.set_current(client)

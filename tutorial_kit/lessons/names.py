@@ -4,7 +4,7 @@ A kernel restart empties the notebook's variables, but the sessions the lesson m
 the server. Every session a lesson's cells create carries a description (``"lesson 3 key"``), so
 the first cell finds it again and sets the variable (``api_key``) that later cells use. Names that
 no server can give back (a saved answer such as ``used``) are left alone; a cell that needs one
-says which step makes it (see :mod:`tutorial_kit.error_paragraph`).
+says which step makes it (see :mod:`tutorial_kit.notebook.error_paragraph`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-from .._response import mask_token
+from ..client.response import mask_token
 
 __all__ = ["newest_with_description", "restore_names", "notebook_namespace"]
 

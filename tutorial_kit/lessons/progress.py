@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import private_dir, replace_file
-from .._response import fingerprint
+from ..client.response import fingerprint
 
 __all__ = ["ProgressFile", "progress_path", "fingerprint"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from ..display import reproducible_mode
+from ..notebook.display import reproducible_mode
 
 __all__ = ["Check", "Note", "ProgressView", "SAVED_PROGRESS"]
 

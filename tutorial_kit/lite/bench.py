@@ -95,7 +95,7 @@ class _Lab:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
         self.log.close()
-        from ..control import ServerControl
+        from ..control.local import ServerControl
 
         ServerControl(self.home).stop()
 

@@ -10,7 +10,7 @@ What goes in, each from its registry and pinned:
 - the wheels that Python loads: ``tutorial_kit/lite/inputs/browser-wheels.txt`` (pure-Python wheels from PyPI, by hash)
   and the kit's own wheel, listed in a rewritten ``pyodide-lock.json`` (:mod:`.wheels`);
 - the six lessons (their kernel set to the browser's Python) and their images;
-- the kit's quiet JupyterLab settings (:data:`tutorial_kit.jupyter_settings.LEARNER_OVERRIDES`),
+- the kit's quiet JupyterLab settings (:data:`tutorial_kit.notebook.jupyter_settings.LEARNER_OVERRIDES`),
   and the kernel told never to fall back to PyPI.
 
 ``jupyter lite build --no-sourcemaps`` assembles it. The site is rebuilt only when an input
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._exceptions import LiteSiteError
-from ..jupyter_settings import LEARNER_OVERRIDES
+from ..notebook.jupyter_settings import LEARNER_OVERRIDES
 from .wheels import pip_download, rewrite_lock, write_lock
 
 __all__ = ["SiteBuild", "build_site", "inputs_digest", "REPO", "OUTPUT", "CACHE", "KERNELSPEC"]

@@ -34,7 +34,7 @@ from ._session import SessionPanel
 from ._table import SessionRow, SessionsTable
 
 if TYPE_CHECKING:
-    from ..client import KitClient
+    from ..client.kit_client import KitClient
 
 __all__ = [
     "Panel", "Playground", "RoomPanel", "ServerPanel", "SessionPanel", "SessionRow", "SessionsTable",
@@ -48,7 +48,7 @@ def server_panel(control: Any = None) -> ServerPanel:
     ``control`` is a ServerControl or a RemoteControl (default: ``control_from_env()``).
     """
     if control is None:
-        from .._choose import control_from_env
+        from ..control.choose import control_from_env
 
         control = control_from_env()
     return ServerPanel(control)

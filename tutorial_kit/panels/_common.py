@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._exceptions import ConfigFileError, KitError
-from ..display import mask_for_display, reproducible_mode
+from ..notebook.display import mask_for_display, reproducible_mode
 
 __all__ = ["Panel", "badge", "css", "masked", "note_html", "SecretInput"]
 

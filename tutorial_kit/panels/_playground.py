@@ -6,7 +6,7 @@ only when the learner writes ``"permanentSession": true`` in the request.
 
 Templates use FairCom's documentation placeholders (``replaceWithAuthTokenFromCreateSession``,
 ``"CHANGE"`` for createSession's credentials). With "fill placeholders" ticked, the send fills
-them from the client (:func:`~tutorial_kit.placeholders.fill_placeholders`) and says so; a
+them from the client (:func:`~tutorial_kit.client.placeholders.fill_placeholders`) and says so; a
 request without placeholders is sent exactly as typed (``call_text``), so the server sees a key
 written twice too.
 """
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .._exceptions import KitUsageError
-from ..display import NoteList, response_html
-from ..lint import ADMIN_ACTIONS, lint_request, parse_request
-from ..placeholders import fill_placeholders
+from ..notebook.display import NoteList, response_html
+from ..client.lint import ADMIN_ACTIONS, lint_request, parse_request
+from ..client.placeholders import fill_placeholders
 from ._common import FONT, Panel, css
 
 if TYPE_CHECKING:
-    from .._response import Response
-    from ..client import KitClient
+    from ..client.response import Response
+    from ..client.kit_client import KitClient
 
 __all__ = ["Playground", "TEMPLATES", "template"]
 

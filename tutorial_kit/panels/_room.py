@@ -3,7 +3,7 @@
 One row per learner: live sessions, whether they hold an API key, how many they revoked, their
 last request. It reads ``describeSessions`` (and ``listAccounts`` for the names) through the
 trainer's administrator client, and keeps the fingerprints of API keys between refreshes so that
-revoked keys can be counted (see :func:`tutorial_kit.workshop.summarize_room`). Refresh by hand,
+revoked keys can be counted (see :func:`tutorial_kit.workshop.roster.summarize_room`). Refresh by hand,
 or switch on automatic refresh.
 """
 
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from ..room import LearnerRow, RoomSnapshot, format_room, summarize_room
+from ..workshop.room import LearnerRow, RoomSnapshot, format_room, summarize_room
 from ._common import FONT, Panel, badge, css
 
 if TYPE_CHECKING:
-    from ..client import KitClient
+    from ..client.kit_client import KitClient
 
 __all__ = ["RoomPanel"]
 

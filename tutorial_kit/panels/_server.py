@@ -1,7 +1,7 @@
 """ServerPanel: the server's state, the permanent-session flag in the file and in the running server.
 
-A thin view over a control (:class:`~tutorial_kit.control.ServerControl` or
-:class:`~tutorial_kit.control.RemoteControl`): ``status()`` fills it, the switch calls
+A thin view over a control (:class:`~tutorial_kit.control.local.ServerControl` or
+:class:`~tutorial_kit.control.local.RemoteControl`): ``status()`` fills it, the switch calls
 ``set_default`` and the button calls ``restart()``. With a remote server the switch and the
 button are disabled and the panel shows what to do by hand (``control.explain``).
 """
@@ -15,8 +15,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from .._exceptions import ConfigFileError
-from .._remote import RemoteControl
-from .._status import FLAG, ServerStatus
+from ..control.remote import RemoteControl
+from ..control.status import FLAG, ServerStatus
 from ._common import FONT, MONO, Panel, badge, css, masked, note_html
 
 __all__ = ["ServerPanel"]

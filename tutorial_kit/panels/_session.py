@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from .._response import mask_token
-from ..display import json_text, mask_for_display, timeout_words
+from ..client.response import mask_token
+from ..notebook.display import json_text, mask_for_display, timeout_words
 from ._common import FONT, MONO, Panel, SecretInput, badge, css, masked, note_html
 
 if TYPE_CHECKING:
-    from .._response import Response
-    from ..client import KitClient
+    from ..client.response import Response
+    from ..client.kit_client import KitClient
 
 __all__ = ["SessionPanel", "session_result_html"]
 

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from .._response import mask_token
+from ..client.response import mask_token
 from ._common import FONT, MONO, Panel, badge, css, masked, note_html
 
 if TYPE_CHECKING:
-    from .._response import Response
-    from ..client import KitClient
+    from ..client.response import Response
+    from ..client.kit_client import KitClient
 
 __all__ = ["SessionRow", "SessionsTable"]
 

@@ -15,11 +15,11 @@ import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import KitUsageError, RemoteServerError
-from ._status import FLAG, ServerStatus
+from .._exceptions import KitUsageError, RemoteServerError
+from .status import FLAG, ServerStatus
 
 if TYPE_CHECKING:
-    from .client import KitClient
+    from ..client.kit_client import KitClient
 
 __all__ = ["RemoteControl", "STEPS", "remote_from_env"]
 
@@ -78,7 +78,7 @@ class RemoteControl:
             raise KitUsageError(f"the CA file {self.verify!r} (TUTORIAL_KIT_CA_FILE) cannot be used: {exc}") from exc
 
     def _envelope(self, action: str) -> dict[str, Any] | None:
-        from ._process import post_action  # here, not at the top: the browser imports this module
+        from .process import post_action  # here, not at the top: the browser imports this module
 
         return post_action(self.url, action, verify=self._ssl(), timeout=self.timeout)
 
@@ -141,7 +141,7 @@ class RemoteControl:
 
     def client(self, **kwargs: Any) -> KitClient:
         """A KitClient for the remote server with the environment's credentials (overridable)."""
-        from .client import KitClient
+        from ..client.kit_client import KitClient
 
         options: dict[str, Any] = {"username": self.username, "password": self._password, "verify": self.verify}
         options.update(kwargs)

@@ -8,8 +8,8 @@ from os import PathLike
 
 import httpx
 
-from ._exceptions import KitTimeoutError, KitTLSError, KitTransportError, KitUsageError, ServerNotRunningError
-from ._hosts import is_loopback  # the kit's one loopback rule (no proxy is used for these)
+from .._exceptions import KitTimeoutError, KitTLSError, KitTransportError, KitUsageError, ServerNotRunningError
+from .._hosts import is_loopback  # the kit's one loopback rule (no proxy is used for these)
 
 __all__ = ["is_loopback", "ssl_context", "transport_error"]
 

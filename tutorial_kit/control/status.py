@@ -24,7 +24,7 @@ def warning_text(warning: str) -> str:
     text = rest if sep else warning
     match = _UNKNOWN.search(text)
     if match:
-        from .server.config import SEED_DEFAULTS
+        from ..server.config import SEED_DEFAULTS
 
         close = difflib.get_close_matches(match.group(1), [FLAG, *SEED_DEFAULTS], n=1, cutoff=0.8)
         if close:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._exceptions import ConfigFileError, HomeInUseError, KitError, KitUsageError
+from .._exceptions import ConfigFileError, HomeInUseError, KitError, KitUsageError
 
 __all__ = ["main", "build_parser"]
 
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_limit_options(serve: argparse.ArgumentParser) -> None:
     """One option per server limit (``--max-connections``...), defaults from ``kit_choices``."""
-    from .server.limits import LIMIT_OPTIONS, ServerLimits
+    from ..server.limits import LIMIT_OPTIONS, ServerLimits
 
     defaults = ServerLimits()
     limits = serve.add_argument_group("limits", "what one client may take from the others (docs/security.md)")
@@ -52,7 +52,7 @@ def _add_limit_options(serve: argparse.ArgumentParser) -> None:
 
 
 def _limit_values(args: argparse.Namespace) -> dict[str, object]:
-    from .server.limits import LIMIT_OPTIONS
+    from ..server.limits import LIMIT_OPTIONS
 
     return {name: getattr(args, name) for name in LIMIT_OPTIONS}
 
@@ -71,15 +71,16 @@ def _add_lifetime_options(serve: argparse.ArgumentParser) -> None:
 
 def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Commands that live in their own modules register here."""
-    from . import cli_extra, doctor
+    from . import workshop as workshop_commands
+    from ..client import doctor
 
-    cli_extra.register(commands)
+    workshop_commands.register(commands)
     doctor.register(commands)
 
 
 async def _serve_async(args: argparse.Namespace) -> int:
-    from .server.lifetime import Lifetime
-    from .server.runner import ServerCore
+    from ..server.lifetime import Lifetime
+    from ..server.runner import ServerCore
 
     stop = asyncio.Event()
     lifetime = None

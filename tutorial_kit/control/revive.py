@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._transport import ssl_context
+from ..client.transport import ssl_context
 
 if TYPE_CHECKING:
-    from .control import ServerControl
+    from .local import ServerControl
 
 __all__ = ["ReviveTransport", "port_is_free"]
 

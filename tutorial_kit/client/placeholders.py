@@ -31,10 +31,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
-from ._response import PASSWORD_MASK, mask_token
+from .response import PASSWORD_MASK, mask_token
 
 if TYPE_CHECKING:
-    from .client import KitClient
+    from .kit_client import KitClient
 
 __all__ = [
     "ALL_PLACEHOLDERS",

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import (
+from .._exceptions import (
     ConfigFileError,
     JsonActionError,
     KitError,
@@ -34,7 +34,7 @@ from ._exceptions import (
     ServerControlError,
     ServerNotRunningError,
 )
-from ._response import mask_token
+from ..client.response import mask_token
 
 __all__ = ["paragraph", "name_paragraph", "install", "shown_path"]
 

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from ._exceptions import KitUsageError
+from .._exceptions import KitUsageError
 from .placeholders import CREDENTIAL_PLACEHOLDER, find_placeholders
-from .server.jsontext import JsonTextError, parse_json
+from ..server.jsontext import JsonTextError, parse_json
 
 __all__ = ["ADMIN_ACTIONS", "NOT_EMULATED", "LintWarning", "lint_request", "parse_request"]
 

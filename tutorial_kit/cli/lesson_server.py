@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._exceptions import ConfigFileError, KitError, RemoteServerError
+from .._exceptions import ConfigFileError, KitError, RemoteServerError
 
 __all__ = ["register"]
 
@@ -32,13 +32,13 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 
 def _control(args: argparse.Namespace):  # noqa: ANN202 - ServerControl or RemoteControl
-    from .control import ServerControl, control_from_env
+    from ..control.local import ServerControl, control_from_env
 
     return ServerControl(args.home) if args.home is not None else control_from_env(os.environ)
 
 
 def _warnings(status) -> list[str]:  # noqa: ANN001 - a ServerStatus
-    from ._status import warning_text
+    from ..control.status import warning_text
 
     return [f"  - {warning_text(w)}" for w in status.start_warnings]
 

@@ -7,7 +7,7 @@ placeholders allowed)::
     {"api": "admin", "action": "describeSessions", "authToken": "replaceWithAuthTokenFromCreateSession"}
 
 The request is checked first (the warnings are shown, nothing is changed), then sent exactly as
-written, and the :class:`~tutorial_kit.client.Response` is displayed and returned. Options:
+written, and the :class:`~tutorial_kit.client.response.Response` is displayed and returned. Options:
 ``--save NAME`` stores the response in a notebook variable; ``--token NAME_OR_VALUE`` sends a
 given token (a variable holding an API key, a Response, a KitClient, or the token itself);
 ``--fill`` fills documentation placeholders from the client and shows what it filled;
@@ -32,13 +32,13 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from traitlets import Bool, Unicode
 
-from ._exceptions import KitTransportError, KitUsageError
-from ._response import Response, mask_token
-from .client import KitClient
+from .._exceptions import KitTransportError, KitUsageError
+from ..client.response import Response, mask_token
+from ..client.kit_client import KitClient
 from .display import NoteList
-from .http_snippets import PlainHttp
-from .lint import lint_request, parse_request
-from .placeholders import fill_placeholders
+from ..client.http_snippets import PlainHttp
+from ..client.lint import lint_request, parse_request
+from ..client.placeholders import fill_placeholders
 
 __all__ = ["ClientRegistry", "JsonActionMagics", "get_magics", "load_ipython_extension", "set_default_client"]
 
@@ -155,7 +155,7 @@ class JsonActionMagics(Magics):
         if client is None:
             raise UsageError(
                 "No client to send with: create one, e.g. `client = KitClient(url)`, then use "
-                "`%%jsonaction --client client` or `tutorial_kit.magic.set_default_client(client)`."
+                "`%%jsonaction --client client` or `tutorial_kit.notebook.magic.set_default_client(client)`."
             )
         return client
 

@@ -13,7 +13,7 @@ The server ends with its owner: the Jupyter server of the kernel that started it
 (``JPY_PARENT_PID``; a kernel restart keeps it, stopping JupyterLab ends it), or after
 ``idle_timeout`` seconds without a request. After it ended by itself, the next request of a
 client from :meth:`ServerControl.client` (or the next ``start()``) starts it again, on the same
-port when that port is free (:mod:`tutorial_kit._revive`).
+port when that port is free (:mod:`tutorial_kit.control.revive`).
 
 With ``TUTORIAL_KIT_URL`` set, :func:`control_from_env` returns a :class:`RemoteControl` instead,
 which looks at that server and explains the steps it cannot perform.
@@ -29,19 +29,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _process
-from ._envflag import reproducible_requested
-from ._revive import ReviveTransport, port_is_free
-from ._spawn import spawn_server
-from ._exceptions import ConfigFileError, HomeInUseError, KitUsageError, ServerControlError
-from ._remote import STEPS, RemoteControl, remote_from_env
-from ._status import ServerStatus, differing_keys
-from .server.kit_choices import choice
-from .server.lifetime import home_in_use, read_stopped
+from . import process as _process
+from .._envflag import reproducible_requested
+from .revive import ReviveTransport, port_is_free
+from .spawn import spawn_server
+from .._exceptions import ConfigFileError, HomeInUseError, KitUsageError, ServerControlError
+from .remote import STEPS, RemoteControl, remote_from_env
+from .status import ServerStatus, differing_keys
+from ..server.kit_choices import choice
+from ..server.lifetime import home_in_use, read_stopped
 from .servicesfile import SetDefaultResult, read_defaults, set_default
 
 if TYPE_CHECKING:
-    from .client import KitClient
+    from ..client.kit_client import KitClient
 
 __all__ = ["RemoteControl", "ServerControl", "ServerStatus", "control_from_env", "default_home", "jupyter_server_pid"]
 
@@ -286,7 +286,7 @@ class ServerControl:
         """
         with _process.locked(self._lock_path):
             if not self.services_path.exists():
-                from .server.config import write_default_file
+                from ..server.config import write_default_file
 
                 write_default_file(self.services_path)
             return set_default(self.services_path, name, value)
@@ -342,7 +342,7 @@ class ServerControl:
 
     def client(self, **kwargs: Any) -> KitClient:
         """A KitClient for this home's server, logged in as ADMIN/ADMIN unless told otherwise."""
-        from .client import KitClient
+        from ..client.kit_client import KitClient
 
         options: dict[str, Any] = {"username": "ADMIN", "password": "ADMIN"}
         options.update(kwargs)
@@ -364,7 +364,7 @@ def jupyter_server_pid(env: Mapping[str, str] = os.environ) -> int | None:
 
 def control_from_env(env: Mapping[str, str] = os.environ) -> Any:
     """RemoteControl when ``TUTORIAL_KIT_URL`` is set, the BrowserControl in the browser, else the
-    ServerControl of the default home (the choice lives in :mod:`tutorial_kit._choose`)."""
-    from ._choose import control_from_env as choose
+    ServerControl of the default home (the choice lives in :mod:`tutorial_kit.control.choose`)."""
+    from .choose import control_from_env as choose
 
     return choose(env)

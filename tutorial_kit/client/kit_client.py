@@ -28,10 +28,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._exceptions import KitUsageError
-from ._response import PASSWORD_MASK, Response, mask_token, response_from_http
-from ._transport import is_loopback, ssl_context, transport_error
-from .browser import in_browser
+from .._exceptions import KitUsageError
+from .response import PASSWORD_MASK, Response, mask_token, response_from_http
+from .transport import is_loopback, ssl_context, transport_error
+from ..browser import in_browser
 
 __all__ = ["KitClient", "Response", "mask_token", "PASSWORD_MASK"]
 
@@ -104,7 +104,7 @@ class KitClient:
         self.timeout = timeout
         self.debug = debug
         if transport is None and in_browser():  # no network in the browser: the in-browser server
-            from .browser.transport import InProcessTransport
+            from ..browser.transport import InProcessTransport
 
             transport = InProcessTransport()
         self._http = httpx.Client(
@@ -247,7 +247,7 @@ class KitClient:
     def fill_placeholders(self, request: Mapping[str, Any], **overrides: Any) -> Any:
         """Fill FairCom documentation placeholders from this client's state.
 
-        See :func:`tutorial_kit.placeholders.fill_placeholders`; returns ``(request, notes)``.
+        See :func:`tutorial_kit.client.placeholders.fill_placeholders`; returns ``(request, notes)``.
         """
         from .placeholders import fill_placeholders
 

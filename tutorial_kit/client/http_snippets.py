@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .display import mask_for_display
+from ..notebook.display import mask_for_display
 from .placeholders import TOKEN_PLACEHOLDERS
 
 __all__ = ["PlainHttp"]

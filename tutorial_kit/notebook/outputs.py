@@ -5,7 +5,7 @@ mode (deterministic tokens, clock and host), exactly as the notebook tests run t
 metadata (execution timings, widget model ids, the Python patch version) is normalised, so running
 this twice changes nothing in git.
 
-    python -m tutorial_kit.notebook_outputs notebooks [--check]
+    python -m tutorial_kit.notebook.outputs notebooks [--check]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def reproducible_environment() -> Iterator[Path]:
         try:
             yield home
         finally:
-            from .control import ServerControl
+            from ..control.local import ServerControl
 
             ServerControl(home).stop()
             for key, value in saved.items():

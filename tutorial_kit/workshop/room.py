@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import JsonActionError, KitUsageError
-from ._files import replace_file
-from ._response import fingerprint
-from .client import KitClient
-from .workshop import _call, admin_session
+from .._exceptions import JsonActionError, KitUsageError
+from .._files import replace_file
+from ..client.response import fingerprint
+from ..client.kit_client import KitClient
+from .roster import _call, admin_session
 
 __all__ = ["LearnerRow", "RoomSnapshot", "summarize_room", "format_room", "load_snapshot", "save_snapshot", "room"]
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._exceptions import KitError
-from .client import KitClient, mask_token
+from .._exceptions import KitError
+from .kit_client import KitClient, mask_token
 from .examples import Example, Replayer, differences, find_corpus, load_examples
 
 __all__ = ["Check", "main", "register", "run_doctor", "format_table"]
@@ -261,7 +261,7 @@ def _intro(url: str, embedded: bool, corpus: Path | None) -> str:
 def run_doctor(url: str | None = None, *, env: Mapping[str, str] = os.environ, cwd: str | Path | None = None,
                out: TextIO = sys.stdout) -> int:
     """Check ``url`` (or the embedded server); print the table to ``out``; 0 when everything matches."""
-    from . import workshop
+    from ..workshop import roster as workshop
 
     url = url or env.get("TUTORIAL_KIT_URL", "").strip() or None
     corpus = find_corpus(cwd)
@@ -291,8 +291,8 @@ def _check(client: KitClient, username: str, password: str, examples: Sequence[E
 
 
 def _check_embedded(username: str, password: str, examples: Sequence[Example]) -> list[Check]:
-    from .server import EmulatorServer, services_path
-    from .servicesfile import set_default
+    from ..server import EmulatorServer, services_path
+    from ..control.servicesfile import set_default
 
     with tempfile.TemporaryDirectory(prefix="tutorial-kit-doctor-") as home:
         server = EmulatorServer(home, port=0).start()
@@ -326,7 +326,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tutorial_kit.doctor [URL]``: the same as ``tutorial-kit doctor``."""
+    """``python -m tutorial_kit.client.doctor [URL]``: the same as ``tutorial-kit doctor``."""
     parser = argparse.ArgumentParser(prog="tutorial-kit doctor")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["doctor", *(argv if argv is not None else sys.argv[1:])])

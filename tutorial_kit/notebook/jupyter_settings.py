@@ -1,6 +1,6 @@
 """JupyterLab settings for learners: nothing on screen but the lesson.
 
-``python -m tutorial_kit.jupyter_settings install PREFIX`` writes
+``python -m tutorial_kit.notebook.jupyter_settings install PREFIX`` writes
 ``PREFIX/share/jupyter/lab/settings/overrides.json``, the file in which JupyterLab 4 looks for
 site-wide defaults (``PREFIX`` is the Python environment that runs ``jupyter lab``: ``.venv`` for
 ``make lab``, ``sys.prefix`` on Binder). The defaults it sets:
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import KitUsageError
+from .._exceptions import KitUsageError
 
 __all__ = ["LEARNER_OVERRIDES", "InstallResult", "overrides_path", "merge_overrides", "install", "main"]
 
@@ -142,9 +142,9 @@ def install(prefix: str | os.PathLike[str], wanted: Mapping[str, Mapping[str, An
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m tutorial_kit.jupyter_settings install PREFIX``; returns the exit code."""
+    """``python -m tutorial_kit.notebook.jupyter_settings install PREFIX``; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m tutorial_kit.jupyter_settings",
+        prog="python -m tutorial_kit.notebook.jupyter_settings",
         description="Write JupyterLab's site defaults for learners (no news prompt, no update check).",
     )
     commands = parser.add_subparsers(dest="command", required=True)

@@ -1,6 +1,6 @@
 """Which control a notebook gets: a remote server's, the browser's, or the background process's.
 
-Kept apart from :mod:`tutorial_kit.control` so that choosing imports nothing that needs processes,
+Kept apart from :mod:`tutorial_kit.control.local` so that choosing imports nothing that needs processes,
 sockets or ``fcntl``: in the browser only the browser's control is ever imported.
 """
 
@@ -10,12 +10,12 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Union
 
-from ._remote import RemoteControl, remote_from_env
-from .browser import in_browser
+from .remote import RemoteControl, remote_from_env
+from ..browser import in_browser
 
 if TYPE_CHECKING:
-    from .browser.control import BrowserControl
-    from .control import ServerControl
+    from ..browser.control import BrowserControl
+    from .local import ServerControl
 
 __all__ = ["control_from_env", "AnyControl"]
 
@@ -29,9 +29,9 @@ def control_from_env(env: Mapping[str, str] = os.environ) -> AnyControl:
     if remote is not None:
         return remote
     if in_browser(env):
-        from .browser.control import BrowserControl
+        from ..browser.control import BrowserControl
 
         return BrowserControl(env=env)
-    from .control import ServerControl
+    from .local import ServerControl
 
     return ServerControl(env=env)

@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import KitUsageError
-from .client import KitClient
+from .._exceptions import KitUsageError
+from .kit_client import KitClient
 from .placeholders import fill_placeholders_text
 
 __all__ = ["CORPUS_FILE", "Example", "Outcome", "Replayer", "differences", "find_corpus", "load_examples"]

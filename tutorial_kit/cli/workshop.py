@@ -1,7 +1,7 @@
-"""Sub-commands beyond ``serve`` (registered by :mod:`tutorial_kit.cli`).
+"""Sub-commands beyond ``serve`` (registered by :mod:`tutorial_kit.cli.main`).
 
 ``tutorial-kit accounts create`` and ``tutorial-kit room`` are thin shells over
-:mod:`tutorial_kit.workshop`: they read options and the environment, call one function, and
+:mod:`tutorial_kit.workshop.roster`: they read options and the environment, call one function, and
 print what happened. The administrator's password is read from an environment variable, never
 from the command line (where ``ps`` and the shell history would show it), and never printed.
 """
@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import KitError
+from .._exceptions import KitError
 
 __all__ = ["register"]
 
@@ -25,7 +25,7 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the extra sub-commands to the ``tutorial-kit`` parser."""
-    from . import cli_server
+    from . import lesson_server as cli_server
 
     _register_accounts(commands)
     _register_room(commands)
@@ -84,7 +84,7 @@ def _register_room(commands: argparse._SubParsersAction) -> None:  # type: ignor
 
 
 def _connection(args: argparse.Namespace) -> dict[str, Any]:
-    from . import workshop
+    from ..workshop import roster as workshop
 
     return {
         "admin_username": args.admin_username,
@@ -101,8 +101,8 @@ def _fail(command: str, err: KitError) -> int:
 
 
 def _names(args: argparse.Namespace) -> list[str]:
-    from . import workshop
-    from ._exceptions import KitUsageError
+    from ..workshop import roster as workshop
+    from .._exceptions import KitUsageError
 
     if args.names is None:
         if args.count is None:
@@ -115,7 +115,7 @@ def _names(args: argparse.Namespace) -> list[str]:
 
 
 def _accounts_create(args: argparse.Namespace) -> int:
-    from . import workshop
+    from ..workshop import roster as workshop
 
     try:
         url = args.url or workshop.default_url(os.environ)
@@ -132,8 +132,8 @@ def _accounts_create(args: argparse.Namespace) -> int:
 def _accounts_admin_password(args: argparse.Namespace) -> int:
     import getpass
 
-    from . import workshop
-    from ._exceptions import KitUsageError
+    from ..workshop import roster as workshop
+    from .._exceptions import KitUsageError
 
     try:
         password = os.environ.get(args.password_env, "")
@@ -152,7 +152,8 @@ def _accounts_admin_password(args: argparse.Namespace) -> int:
 
 
 def _room(args: argparse.Namespace) -> int:
-    from . import room, workshop
+    from ..workshop import room
+    from ..workshop import roster as workshop
 
     try:
         url = args.url or workshop.default_url(os.environ)

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import ConfigFileError, KitUsageError
-from ._files import read_regular_file, replace_file
-from .server.config import parse_services_text
-from .server.kit_choices import choice
+from .._exceptions import ConfigFileError, KitUsageError
+from .._files import read_regular_file, replace_file
+from ..server.config import parse_services_text
+from ..server.kit_choices import choice
 
 __all__ = ["DEFAULTS_KEY", "SetDefaultResult", "read_defaults", "set_default"]
 

@@ -20,13 +20,13 @@ import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
-from ._envflag import reproducible_requested
-from ._exceptions import KitUsageError
-from ._response import PASSWORD_MASK, mask_token
-from .placeholders import TOKEN_PLACEHOLDERS
+from .._envflag import reproducible_requested
+from .._exceptions import KitUsageError
+from ..client.response import PASSWORD_MASK, mask_token
+from ..client.placeholders import TOKEN_PLACEHOLDERS
 
 if TYPE_CHECKING:
-    from ._response import Response
+    from ..client.response import Response
 
 __all__ = [
     "ConfigDiff",

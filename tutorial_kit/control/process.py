@@ -1,7 +1,7 @@
 """Process plumbing for the background server: its record, probe, identity, liveness, stop.
 
 Everything here is about one operating-system process and the files beside it; what the process
-means to a notebook lives in :mod:`tutorial_kit.control`. The server writes its own record and
+means to a notebook lives in :mod:`tutorial_kit.control.local`. The server writes its own record and
 holds its home's lock (:mod:`tutorial_kit.server.lifetime`); this module reads them.
 """
 
@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._exceptions import ServerControlError
-from ._transport import is_loopback
-from .server.lifetime import RunRecord, read_record, run_folder
+from .._exceptions import ServerControlError
+from ..client.transport import is_loopback
+from ..server.lifetime import RunRecord, read_record, run_folder
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ or a shared one that the whole room uses):
 - :func:`provision` creates one account per learner with ``createAccount`` and writes a roster,
   a CSV file (``username,password``) readable by its owner only. Passwords come from
   :mod:`secrets` and are easy to read out loud (``k7mp-q2xz-r8wd-4hnc``).
-- the room view (who holds an API key, who revoked one) lives in :mod:`tutorial_kit.room`.
+- the room view (who holds an API key, who revoked one) lives in :mod:`tutorial_kit.workshop.room`.
 - :func:`set_admin_password` gives ``ADMIN`` of a kit server home its own password, in the
   home's database: the server refuses to listen on a network address while it is ``ADMIN``.
 
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ._files import replace_file
-from ._exceptions import JsonActionError, KitUsageError, ServerControlError
-from .client import KitClient
-from .server.account_props import USERNAME_MAX_BYTES
-from .server.kit_choices import choice
+from .._files import replace_file
+from .._exceptions import JsonActionError, KitUsageError, ServerControlError
+from ..client.kit_client import KitClient
+from ..server.account_props import USERNAME_MAX_BYTES
+from ..server.kit_choices import choice
 
 __all__ = [
     "PASSWORD_ALPHABET", "EXISTING_POLICIES", "Account", "ProvisionResult",
@@ -131,7 +131,7 @@ def default_url(env: Mapping[str, str]) -> str:
     """``TUTORIAL_KIT_URL``, else the URL of the kit's own background server for this home."""
     if env.get("TUTORIAL_KIT_URL", "").strip():
         return env["TUTORIAL_KIT_URL"].strip()
-    from .control import ServerControl, default_home
+    from ..control.local import ServerControl, default_home
 
     home = default_home(env)
     try:
@@ -153,12 +153,12 @@ def set_admin_password(home: str | os.PathLike[str], password: str) -> Path:
     """
     if len(password) < MIN_ADMIN_PASSWORD or password.upper() == FRESH_ADMIN_PASSWORD:
         raise KitUsageError(f"choose an administrator password of at least {MIN_ADMIN_PASSWORD} characters, "
-                            "not ADMIN (e.g. one from tutorial_kit.workshop.generate_password())")
+                            "not ADMIN (e.g. one from tutorial_kit.workshop.roster.generate_password())")
     import dataclasses
     import time
 
-    from .server.accounts import ADMIN, AccountBook, hash_password
-    from .server.store import Store
+    from ..server.accounts import ADMIN, AccountBook, hash_password
+    from ..server.store import Store
 
     path = Path(home) / "data" / "kit.sqlite3"
     store = Store(path)

@@ -1,7 +1,7 @@
 """The answer side of a jsonAction exchange: :class:`Response`, and how an HTTP answer becomes one.
 
-Kept apart from :mod:`tutorial_kit.client` so that each module stays small; import both names from
-``tutorial_kit.client`` (or ``tutorial_kit``).
+Kept apart from :mod:`tutorial_kit.client.kit_client` so that each module stays small; import both names from
+``tutorial_kit.client.kit_client`` (or ``tutorial_kit``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from ._exceptions import JsonActionError, NotJsonActionError
+from .._exceptions import JsonActionError, NotJsonActionError
 
 __all__ = ["Response", "mask_token", "fingerprint", "mask_passwords", "response_from_http", "PASSWORD_MASK"]
 
@@ -45,7 +45,7 @@ class Response:
     Attributes: ``envelope`` (the answer as a dict, key order kept), ``request`` (what was sent,
     with passwords masked), ``http_status``, ``url``. Properties read the envelope: ``ok``,
     ``error_code``, ``error_message``, ``result``, ``request_id``, ``auth_token``, ``warnings``.
-    In a notebook it displays with masked tokens (see :mod:`tutorial_kit.display`); the real
+    In a notebook it displays with masked tokens (see :mod:`tutorial_kit.notebook.display`); the real
     values stay available here, e.g. ``response.auth_token``.
     """
 
@@ -111,7 +111,7 @@ class Response:
         return self
 
     def __repr__(self) -> str:
-        from .display import response_text
+        from ..notebook.display import response_text
 
         return response_text(self)
 
@@ -119,7 +119,7 @@ class Response:
         printer.text(repr(self))
 
     def _repr_html_(self) -> str:
-        from .display import response_html
+        from ..notebook.display import response_html
 
         return response_html(self)
 

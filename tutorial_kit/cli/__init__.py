@@ -1,0 +1,1 @@
+"""The `tutorial-kit` command: thin shells over the package (serve, accounts, room, restart, status, doctor)."""

@@ -1,0 +1,1 @@
+"""What the learner sees in Jupyter: rich display, the %%jsonaction magic, errors as one paragraph, JupyterLab's learner settings, `make outputs`."""

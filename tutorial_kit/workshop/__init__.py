@@ -1,0 +1,1 @@
+"""A room of learners: accounts from a roster and the room view."""
