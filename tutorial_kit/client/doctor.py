@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._exceptions import KitError
+from ..server.errors import BAD_TOKEN_MESSAGE, ErrorCode
 from .kit_client import KitClient, mask_token
 from .examples import Example, Replayer, differences, find_corpus, load_examples
 
 __all__ = ["Check", "main", "register", "run_doctor", "format_table"]
 
-MSG_12031 = ("'authToken' does not match any existing session. Use a valid 'authToken' or use 'createSession' "
-             "to create a valid 'authToken'.")
+MSG_BAD_TOKEN = BAD_TOKEN_MESSAGE
 SEED = "https://docs.faircom.com/docs/en/UUID-43f62357-250f-e408-087b-e1f5f237eab2.html"
 EXIT_OK, EXIT_DIFFERS, EXIT_ERROR = 0, 1, 2
 _WIDTH = 44
@@ -161,7 +161,7 @@ class Scenario:
         answer = self.client.call("createSession", {"username": self.username, "password": self.password,
                                                     "permanentSession": True}, auth_token=None).envelope
         self._add("createSession permanent, flag off", {"error": True}, answer,
-                  {"errorCode": 12006}, ("error.permanent_disabled",))
+                  {"errorCode": ErrorCode.PERMANENT_DISABLED}, ("error.permanent_disabled",))
         if isinstance(answer, dict) and not answer.get("errorCode") and answer.get("authToken"):
             self.client.call("deleteSession", auth_token=answer["authToken"])
         if self.enable_flag is None:
@@ -196,7 +196,7 @@ class Scenario:
             if not deleted:
                 self.client.call("deleteSession", auth_token=key)
         refused = self.client.with_token(key).call("pingSession").envelope
-        self._add("the key refused", {"errorCode": 12031, "errorMessage": MSG_12031}, refused)
+        self._add("the key refused", {"errorCode": ErrorCode.BAD_TOKEN, "errorMessage": MSG_BAD_TOKEN}, refused)
 
 
 def check_examples(replayer: Replayer, examples: Sequence[Example]) -> list[Check]:

@@ -32,6 +32,7 @@ from .._exceptions import KitUsageError
 from .response import PASSWORD_MASK, Response, mask_token, response_from_http
 from .transport import is_loopback, ssl_context, transport_error
 from ..browser import in_browser
+from ..server.vocabulary import TOKENLESS_ACTIONS
 
 __all__ = ["KitClient", "Response", "mask_token", "PASSWORD_MASK"]
 
@@ -55,7 +56,7 @@ def _camel(name: str) -> str:
 
 
 #: actions that work without a session (the convenience methods log in for every other one)
-_TOKENLESS_ACTIONS = frozenset({"createSession", "pingSession", "listServices"})
+_TOKENLESS_ACTIONS = TOKENLESS_ACTIONS
 
 
 class KitClient:

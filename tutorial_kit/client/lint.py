@@ -16,20 +16,18 @@ from typing import Any, Iterator, Mapping
 
 from .._exceptions import KitUsageError
 from .placeholders import CREDENTIAL_PLACEHOLDER, find_placeholders
+from ..server.errors import ErrorCode
 from ..server.jsontext import JsonTextError, parse_json
+from ..server.vocabulary import DEBUG_MODES, ENVELOPE_KEYS, SERVED_ACTIONS, TOKENLESS_ACTIONS, not_emulated
 
 __all__ = ["ADMIN_ACTIONS", "NOT_EMULATED", "LintWarning", "lint_request", "parse_request"]
 
-#: the admin actions the kit's server answers (FairCom's names; sources: tutorial_kit/server/sources.py)
-ADMIN_ACTIONS = (
-    "createSession", "describeSessions", "listSessions", "pingSession", "alterSession", "deleteSession",
-    "listServices", "createAccount", "alterAccount", "dropAccounts", "dropAccount", "listAccounts",
-    "describeAccounts",
-)
-#: admin actions FairCom documents that the kit's server answers with 12008
-NOT_EMULATED = ("cloneAccount", "assignRolesToAccounts", "manageService")
-_NO_TOKEN_NEEDED = frozenset({"createsession", "pingsession", "listservices"})
-_TOP_LEVEL = ("api", "action", "params", "authToken", "requestId", "apiVersion", "debug", "responseOptions")
+#: the admin actions the kit's server answers (the protocol vocabulary's list)
+ADMIN_ACTIONS = SERVED_ACTIONS
+#: admin actions FairCom documents that the kit's server answers with UNKNOWN_ACTION
+NOT_EMULATED = not_emulated()
+_NO_TOKEN_NEEDED = frozenset(name.lower() for name in TOKENLESS_ACTIONS)
+_TOP_LEVEL = ENVELOPE_KEYS
 _TOLERATED = frozenset({"schema"})
 _BOOLEANS = frozenset({"permanentSession", "includeBookmarks", "enablePermanentJsonApiSessions", "enabled"})
 _INTEGERS = frozenset({"idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds", "lockoutAfterNFailedAttempts",
@@ -41,7 +39,7 @@ _ACCOUNT_RENAMES = {("createaccount", "description"): "accountDescription",
                     ("alteraccount", "description"): "accountDescription",
                     ("dropaccounts", "username"): "usernames", ("describeaccounts", "username"): "usernames",
                     ("listaccounts", "usernames"): "partialNames"}
-_DEBUG_VALUES = ("none", "min", "max", "maxOnError")
+_DEBUG_VALUES = DEBUG_MODES
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 
 Path = tuple[Any, ...]
@@ -192,7 +190,7 @@ class _Linter:
         documented = next((a for a in NOT_EMULATED if a.lower() == self.action.lower()), None)
         if documented:
             self.add("not-emulated", f'FairCom documents "{documented}", but this kit\'s server does not emulate it: '
-                     "it answers errorCode 12008. A real FairCom server runs it.", ("action",))
+                     f"it answers errorCode {ErrorCode.UNKNOWN_ACTION}. A real FairCom server runs it.", ("action",))
             return False
         guess = _closest(self.action, ADMIN_ACTIONS)
         hint = f' Did you mean "{guess}"?' if guess else f' The admin actions are: {", ".join(ADMIN_ACTIONS)}.'
@@ -209,7 +207,7 @@ class _Linter:
                      'not inside "params".', ("params", "authToken"))
             return
         self.add("missing-auth-token", f'{self.action} needs an "authToken" (the token createSession returned) at '
-                 "the top level; without it the server refuses the request (errorCode 12025).", ("authToken",))
+                 f"the top level; without it the server refuses the request (errorCode {ErrorCode.MISSING_PROPERTY}).", ("authToken",))
 
     def check_credentials(self, repeats: list[tuple[Path, str, int, int]]) -> None:
         """createSession without a username or a password."""
@@ -224,7 +222,7 @@ class _Linter:
             if key == "password" and any(p == ("params",) and k == "username" for p, k, _, _ in repeats):
                 hint = ' "username" is written twice; the second one was probably meant to be "password".'
             self.add(f"missing-{key}", f'createSession has no "{key}" in "params"; the server refuses it '
-                     f"(errorCode 12025).{hint}", ("params", key))
+                     f"(errorCode {ErrorCode.MISSING_PROPERTY}).{hint}", ("params", key))
 
     def check_values(self) -> None:
         """Strings where booleans or numbers belong."""
@@ -250,7 +248,7 @@ class _Linter:
         params = params if isinstance(params, dict) else {}
         if action == "alteraccount" and params.get("username") in (None, ""):
             self.add("missing-username", 'alterAccount needs "username" in "params": the account to change (your own '
-                     "too); without it the server refuses the request (errorCode 12025).", ("params",))
+                     f"too); without it the server refuses the request (errorCode {ErrorCode.MISSING_PROPERTY}).", ("params",))
         for key in params:
             better = _ACCOUNT_RENAMES.get((action, key))
             if better:

@@ -31,7 +31,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
 
-from .response import PASSWORD_MASK, mask_token
+from ..server.vocabulary import is_password_key, mask_token, password_mask
 
 if TYPE_CHECKING:
     from .kit_client import KitClient
@@ -166,7 +166,7 @@ def _fill_credentials(params: dict[str, Any], src: _Sources, notes: list[str]) -
             notes.append(f'params.{key}: left "CHANGE" as is: the client has no {key}; pass {key}=...')
             continue
         params[key] = value
-        shown = PASSWORD_MASK if key == "password" else f'"{value}"'
+        shown = password_mask() if is_password_key(key) else f'"{value}"'
         notes.append(f'params.{key}: "CHANGE" -> {shown} ({origin})')
 
 
@@ -280,7 +280,7 @@ def _text_value(value: str, key: str | None, in_checks: bool, used: int, is_crea
         if secret is None:
             notes.append(f'params.{key}: left "CHANGE" as is: pass {key}=...')
             return None
-        shown = PASSWORD_MASK if key == "password" else f'"{secret}"'
+        shown = password_mask() if is_password_key(key) else f'"{secret}"'
         notes.append(f'params.{key}: "CHANGE" -> {shown} ({origin})')
         return secret
     if value in ALL_PLACEHOLDERS:

@@ -13,16 +13,12 @@ from typing import Any
 import httpx
 
 from .._exceptions import JsonActionError, NotJsonActionError
+from ..server.vocabulary import mask_passwords, mask_token, password_mask
 
 __all__ = ["Response", "mask_token", "fingerprint", "mask_passwords", "response_from_http", "PASSWORD_MASK"]
 
-PASSWORD_MASK = "********"
-
-
-def mask_token(token: object) -> str:
-    """Return ``token`` shortened to its first 4 characters and "…" (for display and logs)."""
-    text = str(token)
-    return text if len(text) <= 4 else text[:4] + "…"
+#: what a password is shown as (the protocol vocabulary's mask, the kit's choice ``password_mask``)
+PASSWORD_MASK = password_mask()
 
 
 def fingerprint(token: str) -> str:
@@ -30,13 +26,6 @@ def fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()[:20]
 
 
-def mask_passwords(value: Any) -> Any:
-    """Return a deep copy of ``value`` with every ``password`` property replaced by the mask."""
-    if isinstance(value, dict):
-        return {k: PASSWORD_MASK if k == "password" else mask_passwords(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_passwords(v) for v in value]
-    return value
 
 
 class Response:

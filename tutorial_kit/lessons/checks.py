@@ -14,6 +14,7 @@ from typing import Any
 from .._exceptions import KitTransportError
 from ..client.response import Response
 from ..control.status import FLAG
+from ..server.errors import ErrorCode
 from .results import Check
 
 __all__ = ["LessonChecks"]
@@ -64,13 +65,14 @@ class LessonChecks:
         return Check(problem is None, title, problem or "createSession gave you an authToken.")
 
     def check_refused(self, response: Any) -> Check:
-        """Lesson 2: asking for a permanent session while the flag is off gives errorCode 12006."""
+        """Lesson 2: asking for a permanent session while the flag is off gives ErrorCode.PERMANENT_DISABLED."""
         title = "You saw the refusal"
         problem = response_to(response, "createSession")
-        if problem is None and response.error_code != 12006:
-            problem = (f"expected errorCode 12006, got {response.error_code}; "
+        refused = ErrorCode.PERMANENT_DISABLED
+        if problem is None and response.error_code != refused:
+            problem = (f"expected errorCode {refused}, got {response.error_code}; "
                        "was permanentSession true and the flag still off in the running server?")
-        return Check(problem is None, title, problem or "errorCode 12006: permanent sessions are off.")
+        return Check(problem is None, title, problem or f"errorCode {refused}: permanent sessions are off.")
 
     def check_flag(self) -> Check:
         """Lesson 2: the flag is true in services.json and in the running server."""
@@ -152,10 +154,10 @@ class LessonChecks:
         return Check(problem is None, title, problem or "permanentSession true, idleConnectionTimeoutSeconds -1.")
 
     def check_revoked(self, key: str) -> Check:
-        """Lesson 5: the API key no longer works (pingSession gets 12031)."""
+        """Lesson 5: the API key no longer works (pingSession gets ErrorCode.BAD_TOKEN)."""
         title = "You revoked the API key"
         answer = self.client.with_token(key).ping_session(check=False)
-        if answer.error_code != 12031:
+        if answer.error_code != ErrorCode.BAD_TOKEN:
             return Check(False, title, "the key still works: send deleteSession with this key as the authToken")
         self.mark("revoked")
-        return Check(True, title, "pingSession with the old key: errorCode 12031.")
+        return Check(True, title, f"pingSession with the old key: errorCode {ErrorCode.BAD_TOKEN}.")

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..client.response import Response
 from ..control.status import FLAG
+from ..server.errors import ErrorCode
 from ..client.lint import lint_request
 from .checks import response_to, succeeded
 from .results import Check
@@ -187,8 +188,8 @@ class Exercises:
             return f"send listAccounts with an API key of the {READER} account (its authToken)"
         if session.get("permanentSession") is not True:
             return f"that {READER} session is temporary: create it with permanent=True"
-        if answer.error_code != 12030:
-            return f"expected errorCode 12030 (administrator rights needed), got {answer.error_code}"
+        if answer.error_code != ErrorCode.ADMIN_REQUIRED:
+            return f"expected errorCode {ErrorCode.ADMIN_REQUIRED} (administrator rights needed), got {answer.error_code}"
         return None
 
     def _check_7(self, answer: Any) -> str | None:

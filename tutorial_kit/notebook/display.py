@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from .._envflag import reproducible_requested
 from .._exceptions import KitUsageError
-from ..client.response import PASSWORD_MASK, mask_token
+from ..server.vocabulary import is_password_key, mask_token, password_mask
 from ..client.placeholders import TOKEN_PLACEHOLDERS
 
 if TYPE_CHECKING:
@@ -83,8 +83,8 @@ def _mask_string(text: str, tokens: set[str], reproducible: bool) -> str:
 
 def _mask(value: Any, key: str | None, tokens: set[str], reproducible: bool, port: int | None) -> Any:
     """The masked copy of ``value`` found under ``key`` (see :func:`mask_for_display`)."""
-    if key == "password" and value is not None:
-        return PASSWORD_MASK
+    if is_password_key(key) and value is not None:
+        return password_mask()
     if isinstance(value, dict):
         return {k: _mask(v, k, tokens, reproducible, port) for k, v in value.items()}
     if isinstance(value, list):

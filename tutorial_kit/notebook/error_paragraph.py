@@ -35,6 +35,7 @@ from .._exceptions import (
     ServerNotRunningError,
 )
 from ..client.response import mask_token
+from ..server.errors import ErrorCode
 
 __all__ = ["paragraph", "name_paragraph", "install", "shown_path"]
 
@@ -78,7 +79,7 @@ def _default_advice(exc: BaseException) -> str:
         return "fix the file at that place and save it, then run the lesson's first cell again."
     if isinstance(exc, ServerNotRunningError):
         return "run the lesson's first cell again: it starts the server."
-    if isinstance(exc, JsonActionError) and exc.error_code == 12031:
+    if isinstance(exc, JsonActionError) and exc.error_code == ErrorCode.BAD_TOKEN:
         return ("that session ended (a server restart ends every temporary session): log in again with "
                 "client.create_session(), or send an API key.")
     if isinstance(exc, JsonActionError):

@@ -26,12 +26,12 @@ from .kit_choices import choice
 from .settings import check_string, describe_json
 from .sources import page
 from .store import AccountRow, Store
+from .vocabulary import TOKEN_RULES
 
 __all__ = ["ACCOUNT_ACTIONS"]
 
 _NAME_BYTES, _LOOKUP_BYTES = USERNAME_MAX_BYTES, LOOKUP_MAX_BYTES
 _PASSWORD_BYTES, _DESCRIPTION_BYTES = PASSWORD_MAX_BYTES, DESCRIPTION_MAX_BYTES
-_WARN_PROPERTY: int = choice("warning.account_property")
 _OWN_CHANGES: tuple[str, ...] = choice("alter_own_account_properties")
 _PARAMS = {"username", "password", "accountDescription", *ACCOUNT_PROPERTIES}
 
@@ -77,9 +77,9 @@ async def create_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     description = check_string("accountDescription", _or_empty(ctx.params.get("accountDescription")), 0, _DESCRIPTION_BYTES)
     props = {k: v for k, v in read_properties(ctx.params, ctx.taken).items() if v is not None}
     _warn_unknown(ctx, _PARAMS)
-    warn_stored_only(props, lambda m: ctx.warn(_WARN_PROPERTY, m))
+    warn_stored_only(props, lambda m: ctx.warn(choice("warning.account_property"), m))
     if not password:
-        ctx.warn(_WARN_PROPERTY, f'{username} has an empty password: anyone can log in as it with "password": "". '
+        ctx.warn(choice("warning.account_property"), f'{username} has an empty password: anyone can log in as it with "password": "". '
                  "Set one with alterAccount")
     b.accounts.ensure_free(username)  # before the slow hash; new_account() checks again after it
     password_hash = await b.run_hash(hash_password, password, address=ctx.client_ip)
@@ -114,7 +114,7 @@ async def alter_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     before = b.accounts.existing(username)
     props = _changes(b, ctx, caller)
     _warn_unknown(ctx, _PARAMS)
-    warn_stored_only(props, lambda m: ctx.warn(_WARN_PROPERTY, m))
+    warn_stored_only(props, lambda m: ctx.warn(choice("warning.account_property"), m))
     after = before
     description = ctx.params.get("accountDescription")
     if description is not None:
@@ -215,12 +215,12 @@ def _not_emulated(action: str, why: str) -> Any:
 
 #: (name, function, token rule, is_async) for the action table in :mod:`actions`
 ACCOUNT_ACTIONS: tuple[tuple[str, Any, str, bool], ...] = (
-    ("createAccount", create_account, "required", True),
-    ("alterAccount", alter_account, "required", True),
-    ("dropAccounts", drop_accounts, "required", True),
-    ("dropAccount", drop_accounts, "required", True),
-    ("listAccounts", list_accounts, "required", False),
-    ("describeAccounts", describe_accounts, "required", False),
+    ("createAccount", create_account, TOKEN_RULES["createAccount"], True),
+    ("alterAccount", alter_account, TOKEN_RULES["alterAccount"], True),
+    ("dropAccounts", drop_accounts, TOKEN_RULES["dropAccounts"], True),
+    ("dropAccount", drop_accounts, TOKEN_RULES["dropAccount"], True),
+    ("listAccounts", list_accounts, TOKEN_RULES["listAccounts"], False),
+    ("describeAccounts", describe_accounts, TOKEN_RULES["describeAccounts"], False),
     *((name, _not_emulated(name, "has no roles"), "none", False) for name in choice("roles_not_emulated")),
     *((name, _not_emulated(name, "serves only listServices"), "none", False) for name in choice("services_not_emulated")),
 )

@@ -21,6 +21,7 @@ from .results import SessionsResult, short_token
 from .sessions import Session
 from .settings import SESSION_SETTINGS, check_bool, check_settings, check_string, describe_json
 from .store import SessionRow
+from .vocabulary import TOKEN_RULES
 
 __all__ = ["ActionSpec", "ACTIONS", "find_action"]
 
@@ -261,13 +262,13 @@ class ActionSpec:
 
 
 _SPECS = (
-    ActionSpec("createSession", create_session, "none", is_async=True),
-    ActionSpec("describeSessions", describe_sessions, "required"),
-    ActionSpec("listSessions", list_sessions, "required"),
-    ActionSpec("pingSession", ping_session, "optional"),
-    ActionSpec("alterSession", alter_session, "required", is_async=True),
-    ActionSpec("deleteSession", delete_session, "named", is_async=True),
-    ActionSpec("listServices", list_services, "optional"),
+    ActionSpec("createSession", create_session, TOKEN_RULES["createSession"], is_async=True),
+    ActionSpec("describeSessions", describe_sessions, TOKEN_RULES["describeSessions"]),
+    ActionSpec("listSessions", list_sessions, TOKEN_RULES["listSessions"]),
+    ActionSpec("pingSession", ping_session, TOKEN_RULES["pingSession"]),
+    ActionSpec("alterSession", alter_session, TOKEN_RULES["alterSession"], is_async=True),
+    ActionSpec("deleteSession", delete_session, TOKEN_RULES["deleteSession"], is_async=True),
+    ActionSpec("listServices", list_services, TOKEN_RULES["listServices"]),
     *(ActionSpec(name, func, token, is_async=is_async) for name, func, token, is_async in ACCOUNT_ACTIONS),
 )
 

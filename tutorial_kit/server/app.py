@@ -56,35 +56,14 @@ def _refuse_foreign(handler: web.RequestHandler, dispatcher: Dispatcher) -> None
             written.add_done_callback(lambda _: connection.close())
 
 
-@web.stream_request_body
 class ApiHandler(web.RequestHandler):
-    """POST a jsonAction request; any other method gets HTTP 405 and an error envelope."""
+    """Any method on the API paths but POST (which :class:`~.fastpath.ApiServer` answers): HTTP 405 and an envelope."""
 
     def initialize(self, dispatcher: Dispatcher, max_body_bytes: int) -> None:
         self.dispatcher = dispatcher
-        self.max_body_bytes = max_body_bytes
-        self._chunks: list[bytes] = []
-        self._size = 0
 
     def prepare(self) -> None:
         _refuse_foreign(self, self.dispatcher)
-
-    def data_received(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self._size <= self.max_body_bytes:
-            self._chunks.append(chunk)
-        else:
-            self._chunks = []  # over the limit: keep reading, keep nothing
-
-    async def post(self, *args: Any) -> None:
-        if self._size > self.max_body_bytes:
-            body = self.dispatcher.error_body(ErrorCode.BODY_TOO_LARGE, too_large_message(self.max_body_bytes))
-        else:
-            body = self.dispatcher.handle(b"".join(self._chunks), self.request.remote_ip or "")
-            if not isinstance(body, bytes):
-                body = await body
-        self.set_header("Content-Type", JSON_TYPE)
-        self.finish(body)
 
     def _not_post(self, *args: Any) -> None:
         self.set_status(405)

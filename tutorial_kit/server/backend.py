@@ -36,7 +36,6 @@ _HASH_WORKERS = 2
 
 log = logging.getLogger(__name__)
 
-_VALUE_TAKEN: int = choice("warning.value_taken")
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 _TOKEN_LENGTH: int = choice("token_length")
 
@@ -64,7 +63,7 @@ class CallContext:
 
     def taken(self, message: str) -> None:
         """Warn that a string was taken as the boolean or number it spells (see :mod:`values`)."""
-        self.warn(_VALUE_TAKEN, message)
+        self.warn(choice("warning.value_taken"), message)
 
 
 class Backend:

@@ -30,14 +30,14 @@ from .jsontext import JsonTextError, parse_json
 from .kit_choices import choice
 from .results import SessionsResult
 from .settings import describe_json
+from .vocabulary import DEBUG_MODES, ENVELOPE_KEYS, SERVICE_ACTIONS, SESSION_ACTIONS, mask_passwords
 
 __all__ = ["Dispatcher", "EchoBudget"]
 
 log = logging.getLogger(__name__)
 
-_KNOWN_TOP = {"api", "action", "params", "authToken", "requestId", "apiVersion", "debug", "responseOptions"}
-_DEBUG_MODES = {"none": "none", "min": "min", "max": "max", "maxonerror": "maxOnError"}
-_MASK: str = choice("password_mask")
+_KNOWN_TOP = frozenset(ENVELOPE_KEYS)
+_DEBUG_MODES = {mode.lower(): mode for mode in DEBUG_MODES}
 _EXAMPLE = '{"api": "admin", "action": "pingSession"}'
 _MAX_DEPTH = 64
 #: one compact encoder (json.dumps with separators= builds a new encoder on every call)
@@ -45,8 +45,7 @@ _COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 #: debug modes whose answers are pretty-printed (FairCom: all but "none"); only "max" copies the request
 _PRETTY_MODES = frozenset({"max", "min"})
 _ACTION_NAMES = sorted(spec.name for spec in ACTIONS.values())
-_SESSION_ACTIONS = ("createSession", "describeSessions", "listSessions", "pingSession", "alterSession",
-                    "deleteSession", "listServices")
+_SESSION_ACTIONS = SESSION_ACTIONS + SERVICE_ACTIONS
 
 
 def _clip(text: str, limit: int = 40) -> str:
@@ -72,14 +71,6 @@ class _Request:
         self.duplicates: tuple[str, ...] = ()
         self.warnings: list[dict[str, Any]] = []
         self.session: Any = None  # the caller's session once its token is checked (its defaultDebug applies)
-
-
-def _mask_passwords(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: (_MASK if k.lower() == "password" else _mask_passwords(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask_passwords(v) for v in value]
-    return value
 
 
 class Dispatcher:
@@ -308,7 +299,7 @@ class Dispatcher:
         try:
             if "requestId" in req.data and (req.echo.get("pretty", "") is None or req.echo.get("compact", "") is None):
                 raise OverBudget  # the copy holds the requestId, which alone did not fit
-            data = _mask_passwords(req.data) if req.may_hold_password else req.data
+            data = mask_passwords(req.data) if req.may_hold_password else req.data
             return pretty_within(data, budget, 2, _COMPACT(data))
         except (OverBudget, RecursionError, ValueError):
             req.warnings.append({"code": ErrorCode.TOO_LONG,

@@ -44,63 +44,71 @@ def fit_message(message: str) -> str:
     return data[: MAX_MESSAGE_BYTES - 3].decode("utf-8", "ignore") + "..."
 
 
-class ErrorCode:
-    """Named error codes. Use these names, never bare numbers."""
-
-    OK = 0
-    BAD_TOKEN = 12031
-    MISSING_PROPERTY: int = choice("error.missing_property")
-    INVALID_VALUE: int = choice("error.invalid_value")
-    TOO_LONG: int = choice("error.too_long")
-    BODY_TOO_LARGE: int = choice("error.body_too_large")
-    UNKNOWN_API: int = choice("error.unknown_api")
-    UNKNOWN_ACTION: int = choice("error.unknown_action")
-    PERMANENT_DISABLED: int = choice("error.permanent_disabled")
-    SESSION_LIMIT: int = choice("error.session_limit")
-    BAD_CREDENTIALS: int = choice("error.bad_credentials")
-    ADMIN_REQUIRED: int = choice("error.admin_required")
-    ACCOUNT_EXISTS: int = choice("error.account_exists")
-    NOT_POST: int = choice("error.not_post")
-    FOREIGN_REQUEST: int = choice("error.foreign_request")
-    OTHER_USER: int = choice("error.other_user")
-    INTERNAL: int = choice("error.internal")
-    DATABASE_BUSY: int = choice("error.database_busy")
-    DATABASE_FAILED: int = choice("error.database_failed")
-    LOGIN_QUEUE_FULL: int = choice("error.login_queue_full")
-
-
 @dataclass(frozen=True)
 class ErrorRow:
-    """One row of the error table."""
+    """One row of the error table: a documented code, or the kit's choice named ``choice_name``.
+
+    :attr:`code` is read at each use, so a change to :data:`~.kit_choices.KIT_CHOICES` reaches
+    every answer the server gives from then on.
+    """
 
     name: str
-    code: int
-    source: str
+    choice_name: str | None
+    documented_code: int | None
     when: str
+
+    @property
+    def source(self) -> str:
+        return "documented" if self.choice_name is None else "kit's choice"
+
+    @property
+    def code(self) -> int:
+        if self.choice_name is None:
+            assert self.documented_code is not None
+            return self.documented_code
+        return int(choice(self.choice_name))
 
 
 ERROR_TABLE: tuple[ErrorRow, ...] = (
-    ErrorRow("OK", ErrorCode.OK, "documented", "success"),
-    ErrorRow("BAD_TOKEN", ErrorCode.BAD_TOKEN, "documented", "authToken unknown, expired or deleted"),
-    ErrorRow("MISSING_PROPERTY", ErrorCode.MISSING_PROPERTY, "kit's choice", "a required property is missing"),
-    ErrorRow("INVALID_VALUE", ErrorCode.INVALID_VALUE, "kit's choice", "not JSON, wrong type, value not allowed"),
-    ErrorRow("TOO_LONG", ErrorCode.TOO_LONG, "kit's choice", "a string is longer than its limit"),
-    ErrorRow("BODY_TOO_LARGE", ErrorCode.BODY_TOO_LARGE, "kit's choice", "the body is over the size limit"),
-    ErrorRow("UNKNOWN_API", ErrorCode.UNKNOWN_API, "kit's choice", "unknown api"),
-    ErrorRow("UNKNOWN_ACTION", ErrorCode.UNKNOWN_ACTION, "kit's choice", "unknown action"),
-    ErrorRow("PERMANENT_DISABLED", ErrorCode.PERMANENT_DISABLED, "kit's choice", "permanent session asked for, flag off"),
-    ErrorRow("SESSION_LIMIT", ErrorCode.SESSION_LIMIT, "kit's choice", "a session limit is reached"),
-    ErrorRow("BAD_CREDENTIALS", ErrorCode.BAD_CREDENTIALS, "kit's choice", "wrong username/password, or blocked"),
-    ErrorRow("ADMIN_REQUIRED", ErrorCode.ADMIN_REQUIRED, "kit's choice", "needs administrator rights"),
-    ErrorRow("ACCOUNT_EXISTS", ErrorCode.ACCOUNT_EXISTS, "kit's choice", "account name already exists"),
-    ErrorRow("NOT_POST", ErrorCode.NOT_POST, "kit's choice", "request not POST (HTTP 405)"),
-    ErrorRow("FOREIGN_REQUEST", ErrorCode.FOREIGN_REQUEST, "kit's choice", "a request from a web page (HTTP 403)"),
-    ErrorRow("OTHER_USER", ErrorCode.OTHER_USER, "kit's choice", "another OS user's connection to a loopback server (HTTP 403)"),
-    ErrorRow("INTERNAL", ErrorCode.INTERNAL, "kit's choice", "anything unexpected; details in the log only"),
-    ErrorRow("DATABASE_BUSY", ErrorCode.DATABASE_BUSY, "kit's choice", "another program held the database; nothing changed"),
-    ErrorRow("DATABASE_FAILED", ErrorCode.DATABASE_FAILED, "kit's choice", "a database write failed; nothing changed"),
-    ErrorRow("LOGIN_QUEUE_FULL", ErrorCode.LOGIN_QUEUE_FULL, "kit's choice", "too many logins waiting to be checked"),
+    ErrorRow("OK", None, 0, "success"),
+    ErrorRow("BAD_TOKEN", None, 12031, "authToken unknown, expired or deleted"),
+    ErrorRow("MISSING_PROPERTY", "error.missing_property", None, "a required property is missing"),
+    ErrorRow("INVALID_VALUE", "error.invalid_value", None, "not JSON, wrong type, value not allowed"),
+    ErrorRow("TOO_LONG", "error.too_long", None, "a string is longer than its limit"),
+    ErrorRow("BODY_TOO_LARGE", "error.body_too_large", None, "the body is over the size limit"),
+    ErrorRow("UNKNOWN_API", "error.unknown_api", None, "unknown api"),
+    ErrorRow("UNKNOWN_ACTION", "error.unknown_action", None, "unknown action"),
+    ErrorRow("PERMANENT_DISABLED", "error.permanent_disabled", None, "permanent session asked for, flag off"),
+    ErrorRow("SESSION_LIMIT", "error.session_limit", None, "a session limit is reached"),
+    ErrorRow("BAD_CREDENTIALS", "error.bad_credentials", None, "wrong username/password, or blocked"),
+    ErrorRow("ADMIN_REQUIRED", "error.admin_required", None, "needs administrator rights"),
+    ErrorRow("ACCOUNT_EXISTS", "error.account_exists", None, "account name already exists"),
+    ErrorRow("NOT_POST", "error.not_post", None, "request not POST (HTTP 405)"),
+    ErrorRow("FOREIGN_REQUEST", "error.foreign_request", None, "a request from a web page (HTTP 403)"),
+    ErrorRow("OTHER_USER", "error.other_user", None, "another OS user's connection to a loopback server (HTTP 403)"),
+    ErrorRow("INTERNAL", "error.internal", None, "anything unexpected; details in the log only"),
+    ErrorRow("DATABASE_BUSY", "error.database_busy", None, "another program held the database; nothing changed"),
+    ErrorRow("DATABASE_FAILED", "error.database_failed", None, "a database write failed; nothing changed"),
+    ErrorRow("LOGIN_QUEUE_FULL", "error.login_queue_full", None, "too many logins waiting to be checked"),
 )
+_ROWS: dict[str, ErrorRow] = {row.name: row for row in ERROR_TABLE}
+
+
+class _CodeLookup(type):
+    """``ErrorCode.NAME`` reads the table's row at each use (nothing is frozen at import)."""
+
+    def __getattr__(cls, name: str) -> int:
+        row = _ROWS.get(name)
+        if row is None:
+            raise AttributeError(f"ErrorCode has no row {name!r}: the names are {', '.join(_ROWS)}")
+        return row.code
+
+    def __dir__(cls) -> list[str]:
+        return sorted(_ROWS)
+
+
+class ErrorCode(metaclass=_CodeLookup):
+    """Named error codes, read from :data:`ERROR_TABLE` at each use. Use these names, never bare numbers."""
 
 
 class ApiError(Exception):
@@ -109,12 +117,11 @@ class ApiError(Exception):
     ``message`` is shown to the client and must say what went wrong and what to do next.
     """
 
-    def __init__(self, code: int, message: str, *, http_status: int = 200) -> None:
+    def __init__(self, code: int, message: str) -> None:
         message = fit_message(message)
         super().__init__(message)
         self.code = code
         self.message = message
-        self.http_status = http_status
 
     def __repr__(self) -> str:
         return f"ApiError(code={self.code!r}, message={self.message!r})"

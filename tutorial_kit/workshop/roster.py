@@ -34,6 +34,7 @@ from .._files import replace_file
 from .._exceptions import JsonActionError, KitUsageError, ServerControlError
 from ..client.kit_client import KitClient
 from ..server.account_props import USERNAME_MAX_BYTES
+from ..server.errors import ErrorCode
 from ..server.kit_choices import choice
 
 __all__ = [
@@ -52,8 +53,6 @@ FRESH_ADMIN_PASSWORD = "ADMIN"  # a fresh kit server's administrator password (c
 DEFAULT_DESCRIPTION = "workshop learner (tutorial-kit accounts create)"
 EXISTING_POLICIES = ("fail", "skip", "reset")
 _MAX_NAME_BYTES: int = USERNAME_MAX_BYTES  # FairCom's createAccount limit
-_ACCOUNT_EXISTS: int = choice("error.account_exists")
-_UNKNOWN_ACTION: int = choice("error.unknown_action")
 
 
 @dataclass(frozen=True)
@@ -229,13 +228,13 @@ def _create_one(client: KitClient, name: str, description: str, existing: str,
         _call(client, "createAccount", {"username": name, "password": password, "accountDescription": description})
         return Account(name, password)
     except JsonActionError as err:
-        if err.error_code == _UNKNOWN_ACTION:
-            raise KitUsageError(f"{client.url} answered createAccount with 12008 (unknown action): this server does "
+        if err.error_code == ErrorCode.UNKNOWN_ACTION:
+            raise KitUsageError(f"{client.url} answered createAccount with {ErrorCode.UNKNOWN_ACTION} (unknown action): this server does "
                                 "not offer FairCom's account actions; create the accounts with its own tools") from err
-        if err.error_code == _ACCOUNT_EXISTS and existing == "fail":
+        if err.error_code == ErrorCode.ACCOUNT_EXISTS and existing == "fail":
             err.add_note("to leave existing accounts alone use existing='skip', to give them new passwords "
                          "existing='reset' (--existing skip|reset on the command line)")
-        if err.error_code != _ACCOUNT_EXISTS or existing == "fail":
+        if err.error_code != ErrorCode.ACCOUNT_EXISTS or existing == "fail":
             raise
     if existing == "skip":
         log.info("account %s exists already: skipped", name)
