@@ -153,5 +153,5 @@ def test_the_server_answers_with_flipped_error_rows(tmp_path: Path, monkeypatch:
         foreign = httpx.post(srv.url, json={"action": "pingSession"}, headers={"Origin": "https://example.com"})
         assert (foreign.status_code, foreign.json()["errorCode"]) == (403, codes["FOREIGN_REQUEST"])
     # Not reached by a request here: OTHER_USER (another OS user's process), SESSION_LIMIT and
-    # LOGIN_QUEUE_FULL (limits; tests/test_limits*), INTERNAL, DATABASE_BUSY, DATABASE_FAILED (faults);
+    # LOGIN_QUEUE_FULL (limits; tests/test_hardening_logins.py and the session-limit tests), INTERNAL, DATABASE_BUSY, DATABASE_FAILED (faults);
     # they read ErrorCode at the raise like every row (test_every_error_row_is_read_at_call_time).

@@ -630,9 +630,8 @@ class Direct:
 
     def __call__(self, body: Any, ip: str = "10.0.0.1") -> dict[str, Any]:
         text = body if isinstance(body, (str, bytes)) else json.dumps(body)
-        out = self.dispatcher.handle(text, ip)
-        if not isinstance(out, bytes):
-            out = asyncio.run(out)
+        answer = self.dispatcher.handle(text, ip)
+        out = answer.ready if answer.ready is not None else asyncio.run(answer.wait())
         return strict_json(out)
 
     def login(self, username: str = "ADMIN", password: str = "ADMIN", ip: str = "10.0.0.1", **params: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from .._exceptions import ServerControlError
 from ..server.backend import Backend
 from ..server.config import RunningConfig, load_config
-from ..server.envelope import Dispatcher
+from ..server.envelope import Answer, Dispatcher
 from ..server.kit_choices import choice
 from ..server.reproducible import reproducible_from_env
 from .snapshot import SnapshotStore
@@ -74,15 +74,16 @@ class BrowserBackend(Backend):
             self.store.touch_sessions(pending)
 
 
-def _finish(answer: bytes | Coroutine[Any, Any, bytes]) -> bytes:
-    """The bytes of a dispatcher answer; a coroutine is run to its end (it never waits here)."""
-    if isinstance(answer, bytes):
-        return answer
+def _finish(answer: Answer) -> bytes:
+    """The bytes of a dispatcher answer; a pending one is run to its end (it never waits here)."""
+    if answer.ready is not None:
+        return answer.ready
+    pending = answer.wait()
     try:
-        answer.send(None)
+        pending.send(None)
     except StopIteration as done:
-        return done.value
-    answer.close()
+        return bytes(done.value)
+    pending.close()
     raise ServerControlError("an action waited for the event loop, which the in-browser server does not run")
 
 
@@ -180,7 +181,7 @@ class BrowserServer:
             self._close_backend(save=False)
             self._open_backend()
         assert self.dispatcher is not None
-        answer = _finish(self.dispatcher.handle(body, HOST))  # type: ignore[arg-type]
+        answer = _finish(self.dispatcher.handle(body, HOST))
         if time.monotonic() - self._last_flush >= choice("last_access_flush_seconds"):
             self._last_flush = time.monotonic()
             self.backend.flush()  # type: ignore[union-attr]

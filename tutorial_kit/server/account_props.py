@@ -19,7 +19,7 @@ from .settings import check_int, check_string
 from .store import AccountRow
 from .values import MAX_INT, Warn, describe_json
 
-__all__ = ["ACCOUNT_PROPERTIES", "STORED_ONLY", "read_properties", "account_object", "parse_account_datetime",
+__all__ = ["ACCOUNT_PROPERTIES", "read_properties", "account_object", "parse_account_datetime",
            "USERNAME_MAX_BYTES", "LOOKUP_MAX_BYTES", "PASSWORD_MAX_BYTES", "DESCRIPTION_MAX_BYTES"]
 
 #: FairCom's limits (sources: action.createAccount, the newer page; action.dropAccounts for lookups)
@@ -36,7 +36,6 @@ ACCOUNT_PROPERTIES: dict[str, tuple[Any, ...]] = {
     "memoryLimit": ("int", 0, MAX_INT),
     "memoryRule": ("string", 1, 64),
 }
-STORED_ONLY: tuple[str, ...] = choice("account_stored_only")
 _DEFAULTS: dict[str, Any] = choice("account_property_defaults")
 _EARLIEST = dt.datetime(336, 10, 7)  # FairCom: "any date after 0336-10-07"
 
@@ -118,7 +117,7 @@ def account_object(row: AccountRow) -> dict[str, Any]:
 
 def warn_stored_only(given: dict[str, Any], warn: Warn) -> None:
     """One warning per property the kit stores but does not act on."""
-    for prop in STORED_ONLY:
+    for prop in choice("account_stored_only"):
         if given.get(prop) is not None:
             warn(f"{prop} is stored and returned, but this kit does not act on it: FairCom's createAccount page "
                  "says what a real server does with it")

@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_HASH = choice("password_hash")
-_FALLBACK = choice("password_hash_fallback")
 ADMIN = "ADMIN"
 
 
@@ -53,14 +51,16 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
     encode = base64.b64encode
     secret = password.encode("utf-8", "surrogatepass")
     if not hasattr(hashlib, "scrypt"):
-        salt = salt if salt is not None else secrets.token_bytes(_FALLBACK["salt_bytes"])
-        digest = pbkdf2_sha256(secret, salt, _FALLBACK["iterations"], _FALLBACK["dklen"])
-        return f"pbkdf2_sha256${_FALLBACK['iterations']}${encode(salt).decode()}${encode(digest).decode()}"
-    salt = salt if salt is not None else secrets.token_bytes(_HASH["salt_bytes"])
+        fallback = choice("password_hash_fallback")
+        salt = salt if salt is not None else secrets.token_bytes(fallback["salt_bytes"])
+        digest = pbkdf2_sha256(secret, salt, fallback["iterations"], fallback["dklen"])
+        return f"pbkdf2_sha256${fallback['iterations']}${encode(salt).decode()}${encode(digest).decode()}"
+    params = choice("password_hash")
+    salt = salt if salt is not None else secrets.token_bytes(params["salt_bytes"])
     digest = hashlib.scrypt(
-        secret, salt=salt, n=_HASH["n"], r=_HASH["r"], p=_HASH["p"], dklen=_HASH["dklen"], maxmem=64 * 1024 * 1024,
+        secret, salt=salt, n=params["n"], r=params["r"], p=params["p"], dklen=params["dklen"], maxmem=64 * 1024 * 1024,
     )
-    return f"scrypt${_HASH['n']}${_HASH['r']}${_HASH['p']}${encode(salt).decode()}${encode(digest).decode()}"
+    return f"scrypt${params['n']}${params['r']}${params['p']}${encode(salt).decode()}${encode(digest).decode()}"
 
 
 def _derive(password: bytes, fields: list[str], expected_length: int) -> bytes | None:

@@ -139,10 +139,10 @@ class ApiSocket(websocket.WebSocketHandler):
     async def _answer_for(self, message: str | bytes) -> bytes:
         if _byte_size(message) > self.max_body_bytes:
             return self.dispatcher.error_body(ErrorCode.BODY_TOO_LARGE, too_large_message(self.max_body_bytes))
-        body = self.dispatcher.handle(message, self.request.remote_ip or "")
-        if isinstance(body, bytes):
-            return body
-        task = asyncio.ensure_future(body)
+        answer = self.dispatcher.handle(message, self.request.remote_ip or "")
+        if answer.ready is not None:
+            return answer.ready
+        task = asyncio.ensure_future(answer.wait())
         self._pending.add(task)
         try:
             return await task

@@ -37,12 +37,11 @@ _HASH_WORKERS = 2
 log = logging.getLogger(__name__)
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
-_TOKEN_LENGTH: int = choice("token_length")
 
 
 def new_token() -> str:
     """64 characters from [A-Za-z0-9], from the operating system's secure random source."""
-    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(_TOKEN_LENGTH))
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(int(choice("token_length"))))
 
 
 @dataclass

@@ -19,7 +19,7 @@ import inspect
 import json
 import logging
 import sqlite3
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from .actions import ACTIONS, ActionSpec, find_action
@@ -32,7 +32,7 @@ from .results import SessionsResult
 from .settings import describe_json
 from .vocabulary import DEBUG_MODES, ENVELOPE_KEYS, SERVICE_ACTIONS, SESSION_ACTIONS, mask_passwords
 
-__all__ = ["Dispatcher", "EchoBudget"]
+__all__ = ["Answer", "Dispatcher", "EchoBudget"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,23 @@ class _Request:
         self.session: Any = None  # the caller's session once its token is checked (its defaultDebug applies)
 
 
+class Answer:
+    """What :meth:`Dispatcher.handle` returns: ``ready`` holds the answer's bytes when the action
+    did not wait; otherwise ``pending`` is the coroutine that finishes it. :meth:`wait` gives the
+    bytes either way; the HTTP fast path reads ``ready`` to answer without a task."""
+
+    __slots__ = ("ready", "pending")
+
+    def __init__(self, ready: bytes | None = None, *, pending: Coroutine[Any, Any, bytes] | None = None) -> None:
+        self.ready, self.pending = ready, pending
+
+    async def wait(self) -> bytes:
+        if self.pending is None:
+            assert self.ready is not None
+            return self.ready
+        return await self.pending
+
+
 class Dispatcher:
     """Turns request bodies into response bodies for one :class:`Backend`."""
 
@@ -82,24 +99,24 @@ class Dispatcher:
 
     # --- entry points ---
 
-    def handle(self, body: bytes | str, client_ip: str) -> bytes | Awaitable[bytes]:
-        """Answer one request. Returns bytes, or an awaitable of bytes for actions that wait
-        (password hashing, database writes)."""
+    def handle(self, body: bytes | str, client_ip: str) -> Answer:
+        """Answer one request: its bytes at once, or (actions that wait: password hashing,
+        database writes) a coroutine to await; see :class:`Answer`."""
         req = _Request(self.echo.for_request(_size_of(body)))
         try:
             spec, ctx = self._prepare(body, client_ip, req)
             result = spec.func(self.backend, ctx)
             if inspect.isawaitable(result):
-                return self._finish_async(result, ctx, req)
+                return Answer(pending=self._finish_async(result, ctx, req))
         except ApiError as err:
-            return self._error(req, err)
+            return Answer(self._error(req, err))
         except sqlite3.Error as err:  # a read that met another program's lock, a damaged page...
             log.warning("a database read failed: %s", err)
-            return self._error(req, store_error(err))
+            return Answer(self._error(req, store_error(err)))
         except Exception:  # noqa: BLE001 - the one place unexpected errors become envelopes
             log.exception("unexpected error while answering a request")
-            return self._error(req, _internal_error())
-        return self._success(req, result, ctx)
+            return Answer(self._error(req, _internal_error()))
+        return Answer(self._success(req, result, ctx))
 
     async def _finish_async(self, pending: Awaitable[Any], ctx: CallContext, req: _Request) -> bytes:
         try:

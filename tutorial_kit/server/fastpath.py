@@ -211,10 +211,10 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         chunks = self.chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         answer = server.dispatcher.handle(body, self._client_ip())
-        if isinstance(answer, bytes):
-            self._answer(answer)
+        if answer.ready is not None:
+            self._answer(answer.ready)
         else:
-            self.task = asyncio.ensure_future(self._answer_later(answer))
+            self.task = asyncio.ensure_future(self._answer_later(answer.wait()))
             # tornado tells a delegate whose request is complete of a closed connection only through
             # this callback (on_connection_close is for requests still being read)
             self.conn.set_close_callback(self.on_connection_close)
