@@ -155,3 +155,26 @@ def test_the_server_answers_with_flipped_error_rows(tmp_path: Path, monkeypatch:
     # Not reached by a request here: OTHER_USER (another OS user's process), SESSION_LIMIT and
     # LOGIN_QUEUE_FULL (limits; tests/test_hardening_logins.py and the session-limit tests), INTERNAL, DATABASE_BUSY, DATABASE_FAILED (faults);
     # they read ErrorCode at the raise like every row (test_every_error_row_is_read_at_call_time).
+
+
+def test_no_module_freezes_a_row_of_the_table_at_import() -> None:
+    """A module-level name bound to choice(...) or ErrorCode.X would not follow a change of the table.
+
+    Two exceptions, each read once per process: timestamp_zone picks the clock function, because
+    rendered timestamps are cached per second (sessions._TS_CACHE); roles_not_emulated and
+    services_not_emulated name rows of the action table (account_actions.ACCOUNT_ACTIONS), which
+    the dispatcher's lookup is built from. Changing those means a new server process.
+    """
+    import ast
+
+    import tutorial_kit
+
+    frozen = []
+    for path in Path(tutorial_kit.__file__).parent.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                text = ast.unparse(node.value)
+                if ("choice(" in text and "secrets.choice" not in text) or "ErrorCode." in text:
+                    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                    frozen.append(f"{path.name}: {ast.unparse(target)}")
+    assert sorted(frozen) == ["account_actions.py: ACCOUNT_ACTIONS", "sessions.py: _TO_FIELDS"]

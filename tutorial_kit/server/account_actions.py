@@ -32,7 +32,6 @@ __all__ = ["ACCOUNT_ACTIONS"]
 
 _NAME_BYTES, _LOOKUP_BYTES = USERNAME_MAX_BYTES, LOOKUP_MAX_BYTES
 _PASSWORD_BYTES, _DESCRIPTION_BYTES = PASSWORD_MAX_BYTES, DESCRIPTION_MAX_BYTES
-_OWN_CHANGES: tuple[str, ...] = choice("alter_own_account_properties")
 _PARAMS = {"username", "password", "accountDescription", *ACCOUNT_PROPERTIES}
 
 
@@ -97,7 +96,7 @@ def _changes(b: Backend, ctx: CallContext, caller: AccountRow) -> dict[str, Any]
     props = read_properties(ctx.params, ctx.taken)
     if not caller.is_admin:
         others = [p for p in (*props, *(["accountDescription"] if "accountDescription" in ctx.params else []))
-                  if p not in _OWN_CHANGES]
+                  if p not in choice("alter_own_account_properties")]
         if others:
             b.accounts.require_admin(caller, f"Changing your own {others[0]}")
     return props

@@ -36,7 +36,6 @@ ACCOUNT_PROPERTIES: dict[str, tuple[Any, ...]] = {
     "memoryLimit": ("int", 0, MAX_INT),
     "memoryRule": ("string", 1, 64),
 }
-_DEFAULTS: dict[str, Any] = choice("account_property_defaults")
 _EARLIEST = dt.datetime(336, 10, 7)  # FairCom: "any date after 0336-10-07"
 
 
@@ -99,7 +98,7 @@ def account_object(row: AccountRow) -> dict[str, Any]:
     Dates and ``lockoutWaitMinutes`` appear only when set (FairCom's example of the admin account
     has none); ``lastPasswordChange`` only when known (accounts of a home made before it was kept).
     """
-    props = {**_DEFAULTS, **row.properties}
+    props = {**choice("account_property_defaults"), **row.properties}
     out: dict[str, Any] = {"username": row.username, "accountDescription": row.description}
     for prop in ("enableDatetime", "disableDatetime"):
         if prop in props:

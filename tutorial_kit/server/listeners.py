@@ -20,7 +20,6 @@ from .values import BadValue, Warn, coerce_bool, coerce_int
 
 __all__ = ["Listener", "ListenerProblem", "read_listeners", "CERTIFICATE_KEYS"]
 
-_SERVED: tuple[str, ...] = choice("served_protocols")
 _KEYS = ("serviceName", "description", "port", "protocol", "enabled", "tls")
 #: FairCom's name for the certificate file first (fact.listener_tls), then the contract's
 CERTIFICATE_KEYS = ("certificateFilename", "serverCertificateFilename")
@@ -69,7 +68,7 @@ def _one(index: int, item: Any, warnings: list[str], warn: Warn) -> Listener:
     protocol = item.get("protocol", "http")
     if not isinstance(protocol, str) or not protocol:
         raise ListenerProblem(f"{where}.protocol", f'must be a string such as "http", not {json.dumps(protocol)}')
-    if protocol in _SERVED:
+    if protocol in choice("served_protocols"):
         warnings.extend(f'unknown property "{where}.{key}" is ignored' for key in item if key not in _KEYS)
     try:
         port = coerce_int(item.get("port"), f"{where}.port", 0, 65535, warn)
@@ -93,7 +92,7 @@ def _decide(listeners: list[Listener], home: Path) -> list[Listener]:
         why = ""
         if not item.enabled:
             why = "disabled in the file"
-        elif item.protocol not in _SERVED:
+        elif item.protocol not in choice("served_protocols"):
             why = f'the kit does not speak "{item.protocol}"'
         elif item.protocol in taken:
             why = f"the kit serves one {item.protocol} listener (the first enabled one)"

@@ -21,7 +21,6 @@ from .store import AccountRow
 
 __all__ = ["AccountLockout", "check_login_window"]
 
-_DEFAULT_WAIT_MINUTES: int = choice("account_lockout_default_wait_minutes")
 
 
 def _epoch(moment: dt.datetime) -> float:
@@ -79,7 +78,7 @@ class AccountLockout:
             return
         count = self._failures.get(row.name_key, 0) + 1
         if count >= limit:
-            wait = row.properties.get("lockoutWaitMinutes", _DEFAULT_WAIT_MINUTES)
+            wait = row.properties.get("lockoutWaitMinutes", choice("account_lockout_default_wait_minutes"))
             self._locked_until[row.name_key] = self.clock() + 60 * wait
             self._failures.pop(row.name_key, None)
         else:
