@@ -44,7 +44,9 @@ SOURCES: dict[str, Source] = {
         differs='The older page sends "permanentSession": "true" (a string); the newest sends true. The kit takes the '
                 "string with a warning. The newest maximal example has no comma after \"debug\" and a trailing comma "
                 "after \"requestId\": it is not JSON, and the kit says where. The newest minimal answer has no "
-                '"description"; the kit keeps it (the contract and describeSessions show it).',
+                '"description"; the kit keeps it (the contract and describeSessions show it). A permanent session\'s '
+                "idleConnectionTimeoutSeconds is -1 in the seed tutorial's describeSessions answer but 60000 in the "
+                "newest createSession answer; the kit follows the seed (-1: it never expires while idle).",
     ),
     "action.describeSessions": Source(
         _NEW + "sessions-and-services-api-actions/describesessions",
