@@ -118,3 +118,17 @@ def test_no_bare_error_code_outside_the_table() -> None:
             if numbers or strings:
                 found.append((str(path.relative_to(PACKAGE)), numbers, strings))
     assert found == []
+
+
+def test_the_linter_s_typed_params_cover_every_typed_rule_of_the_server() -> None:
+    """The linter's numbers and booleans follow the server's own rules (settings, accounts, services.json)."""
+    from tutorial_kit.server import config
+    from tutorial_kit.server.account_props import ACCOUNT_PROPERTIES
+    from tutorial_kit.server.settings import RESPONSE_OPTIONS, SESSION_SETTINGS
+
+    integers = {name for name, (kind, _) in SESSION_SETTINGS.items() if kind == "int"}
+    integers |= {name for name, rule in ACCOUNT_PROPERTIES.items() if rule[0] == "int"}
+    integers |= set(config._INT_RANGES)
+    assert integers <= lint._INTEGERS, integers - lint._INTEGERS
+    booleans = {name for name, allowed in RESPONSE_OPTIONS.items() if allowed is None} | {"permanentSession"}
+    assert booleans <= lint._BOOLEANS, booleans - lint._BOOLEANS
