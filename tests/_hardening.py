@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tutorial_kit.server.config import DEFAULT_SERVICES
-
 from conftest import strict_json
+from tutorial_kit.server.config import DEFAULT_SERVICES
 
 SERVING = re.compile(r"serving http://127\.0\.0\.1:(\d+)/api\n")
 TOKEN = re.compile(r"[A-Za-z0-9]{64}")
@@ -52,7 +51,7 @@ class RawConnection:
         self.buf = bytearray()
 
     @classmethod
-    def wrap(cls, sock: socket.socket) -> "RawConnection":
+    def wrap(cls, sock: socket.socket) -> RawConnection:
         """A RawConnection over an already connected socket."""
         conn = cls.__new__(cls)
         conn.sock, conn.buf = sock, bytearray()
@@ -61,7 +60,7 @@ class RawConnection:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "RawConnection":
+    def __enter__(self) -> RawConnection:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ class Kernel:
         """Run ``code``; wait for its reply and for the kernel to be idle again."""
         msg_id = uuid.uuid4().hex
         header = {"msg_id": msg_id, "msg_type": "execute_request", "username": "kit-test", "session": self.session,
-                  "date": datetime.now(timezone.utc).isoformat(), "version": "5.3"}
+                  "date": datetime.now(UTC).isoformat(), "version": "5.3"}
         content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
                    "allow_stdin": False, "stop_on_error": True}
         await self.ws.write_message(json.dumps({"header": header, "parent_header": {}, "metadata": {},

@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ def measure() -> dict[str, Any]:
         learners.remove()
         site.close()
         shutil.rmtree(hub.workdir, ignore_errors=True)
-    return {"measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": "make hub-figures",
+    return {"measured_at": datetime.now(UTC).strftime("%Y-%m-%d"), "command": "make hub-figures",
             "machine": machine, "spawn_seconds": spawn, "course": courses}
 
 

@@ -22,8 +22,8 @@ import pytest
 from tutorial_kit import ConfigFileError, KitClient, KitTLSError, ServerControlError, ServerNotRunningError
 from tutorial_kit.browser import in_browser
 from tutorial_kit.browser.control import BrowserControl
-from tutorial_kit.lessons.browser import notes_for
 from tutorial_kit.browser.transport import LISTENERS, InProcessTransport, Listeners
+from tutorial_kit.lessons.browser import notes_for
 from tutorial_kit.server import accounts
 from tutorial_kit.server.kit_choices import choice
 from tutorial_kit.server.pbkdf2 import _pure_pbkdf2_sha256, pbkdf2_sha256

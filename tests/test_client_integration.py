@@ -13,13 +13,13 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
+from seed_examples import SEED_CREATE, SEED_DESCRIBE
 from tutorial_kit._exceptions import JsonActionError, ServerNotRunningError
 from tutorial_kit.client.kit_client import KitClient
+from tutorial_kit.client.placeholders import fill_placeholders
 from tutorial_kit.notebook.display import ConfigDiff, SessionList
 from tutorial_kit.notebook.magic import load_ipython_extension, set_default_client
-from tutorial_kit.client.placeholders import fill_placeholders
 from tutorial_kit.server import EmulatorServer
-from seed_examples import SEED_CREATE, SEED_DESCRIBE
 
 
 def enable_permanent_sessions(home: Path) -> None:

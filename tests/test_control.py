@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tutorial_kit import ConfigFileError, KitUsageError, RemoteServerError, ServerControlError
-from tutorial_kit.control.process import is_server_of, wait_for_exit
+from tutorial_kit import ConfigFileError, KitUsageError, ServerControlError
 from tutorial_kit.client.kit_client import KitClient
-from tutorial_kit.control.local import RemoteControl, ServerControl, control_from_env, default_home
+from tutorial_kit.control.local import ServerControl, default_home
+from tutorial_kit.control.process import is_server_of, wait_for_exit
 
 pytestmark = pytest.mark.slow
 

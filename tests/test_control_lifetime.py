@@ -19,12 +19,11 @@ from typing import Any
 
 import pytest
 
-from tutorial_kit import ServerNotRunningError
-from tutorial_kit.control.process import servers_of, wait_for_exit
-from tutorial_kit.control.local import ServerControl, jupyter_server_pid
-from tutorial_kit.server.lifetime import read_stopped
-
 from _hardening import ServeProcess
+from tutorial_kit import ServerNotRunningError
+from tutorial_kit.control.local import ServerControl, jupyter_server_pid
+from tutorial_kit.control.process import servers_of, wait_for_exit
+from tutorial_kit.server.lifetime import read_stopped
 
 pytestmark = pytest.mark.slow
 

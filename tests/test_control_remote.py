@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tutorial_kit import KitUsageError, RemoteServerError
-from tutorial_kit.control.process import servers_of
 from tutorial_kit.control.local import RemoteControl, ServerControl, control_from_env
+from tutorial_kit.control.process import servers_of
 
 pytestmark = pytest.mark.slow
 

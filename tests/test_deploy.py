@@ -17,10 +17,9 @@ from urllib.parse import parse_qs
 
 import yaml
 
-from tutorial_kit.server.kit_choices import choice
-
 from _hub import REPO, release_tag
 from _hub_steps import LESSON_1, TARGET, nbgitpuller_query
+from tutorial_kit.server.kit_choices import choice
 
 DEPLOY = REPO / "deploy"
 FIGURES: dict[str, Any] = json.loads((DEPLOY / "figures.json").read_text(encoding="utf-8"))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit.client.kit_client import KitClient
 from tutorial_kit.client.doctor import run_doctor
+from tutorial_kit.client.kit_client import KitClient
 from tutorial_kit.server import EmulatorServer
 
 CHECKOUT = Path(__file__).resolve().parents[1]

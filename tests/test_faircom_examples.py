@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tutorial_kit.client.kit_client import KitClient
 from tutorial_kit.client.examples import Example, Replayer, differences, find_corpus, load_examples
+from tutorial_kit.client.kit_client import KitClient
+from tutorial_kit.control.servicesfile import set_default
 from tutorial_kit.server import EmulatorServer, services_path
 from tutorial_kit.server.kit_choices import KIT_CHOICES
-from tutorial_kit.control.servicesfile import set_default
 
 CORPUS = Path(__file__).with_name("faircom_examples.json")
 EXAMPLES = load_examples(CORPUS)

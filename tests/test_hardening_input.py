@@ -17,12 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
+from _hardening import write_services
+from conftest import strict_json
 from tutorial_kit import ConfigFileError
 from tutorial_kit.server import EmulatorServer
 from tutorial_kit.server.config import load_config
-
-from _hardening import write_services
-from conftest import strict_json
 
 Ask = Callable[..., dict[str, Any]]
 

@@ -23,11 +23,10 @@ from typing import Any
 
 import pytest
 
-from tutorial_kit.server.accounts import LoginThrottle
-from tutorial_kit.server.errors import ApiError
-
 from _hardening import RawConnection, ServeProcess, create_body, http_request, jbody
 from conftest import strict_json
+from tutorial_kit.server.accounts import LoginThrottle
+from tutorial_kit.server.errors import ApiError
 
 
 def real_login(port: int, source: str | None = None) -> tuple[dict[str, Any], float]:

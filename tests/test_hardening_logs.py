@@ -21,9 +21,16 @@ from pathlib import Path
 
 import pytest
 
+from _hardening import (
+    RawConnection,
+    ServeProcess,
+    create_body,
+    http_request,
+    jbody,
+    websocket_handshake,
+    websocket_send,
+)
 from tutorial_kit.server import EmulatorServer
-
-from _hardening import RawConnection, ServeProcess, create_body, http_request, jbody, websocket_handshake, websocket_send
 
 
 def test_query_strings_never_reach_the_log(tmp_path: Path) -> None:

@@ -17,10 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit._hosts import host_header_is_loopback, is_loopback
-
-from _hardening import RawConnection, ServeProcess, create_body, jbody, websocket_handshake, websocket_receive, websocket_send
+from _hardening import (
+    RawConnection,
+    ServeProcess,
+    create_body,
+    jbody,
+    websocket_handshake,
+    websocket_receive,
+    websocket_send,
+)
 from conftest import strict_json
+from tutorial_kit._hosts import host_header_is_loopback, is_loopback
 
 #: (id, Host, Origin or None, extra headers, refused?) -- "{port}" is the server's port
 CASES = [

@@ -33,6 +33,8 @@ import httpx
 import pytest
 from tornado.websocket import websocket_connect
 
+from _hardening import TOKEN, ServeProcess, write_services
+from conftest import strict_json
 from tutorial_kit import KitUsageError
 from tutorial_kit.cli.main import build_parser
 from tutorial_kit.server import EmulatorServer, accounts, backend
@@ -40,9 +42,6 @@ from tutorial_kit.server.kit_choices import choice
 from tutorial_kit.server.reproducible import ENV_VAR, Reproducible, reproducible_from_env
 from tutorial_kit.server.store import Store
 from tutorial_kit.workshop.roster import set_admin_password
-
-from _hardening import TOKEN, ServeProcess, write_services
-from conftest import strict_json
 
 ALPHABET = string.ascii_letters + string.digits
 HASH = choice("password_hash")

@@ -28,12 +28,11 @@ from pathlib import Path
 
 import pytest
 
+from _hardening import RawConnection, ServeProcess, create_body
 from tutorial_kit import KitUsageError
 from tutorial_kit.control.local import ServerControl
 from tutorial_kit.server.reproducible import Reproducible
 from tutorial_kit.server.store import Store
-
-from _hardening import RawConnection, ServeProcess, create_body
 
 REPRODUCIBLE = "TUTORIAL_KIT_REPRODUCIBLE"
 

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit.server import EmulatorServer
-
 from _hardening import RawConnection, http_request, jbody
+from tutorial_kit.server import EmulatorServer
 
 PING = jbody({"action": "pingSession", "debug": "none"})
 #: every "answered quickly" below means within this many seconds (a generous bound, not a benchmark)

@@ -23,10 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _jupyter import JupyterClient, code_cells
 from tutorial_kit.control.process import process_alive, servers_of, wait_for_exit
 from tutorial_kit.server.lifetime import home_in_use, read_record, read_stopped
-
-from _jupyter import JupyterClient, code_cells
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -20,11 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _hardening import ServeProcess, write_services
 from tutorial_kit import HomeInUseError
 from tutorial_kit.server import EmulatorServer
 from tutorial_kit.server.lifetime import IdleWatch, home_in_use, read_record, read_stopped
-
-from _hardening import ServeProcess, write_services
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from seed_examples import SEED_CREATE, SEED_DESCRIBE
 from tutorial_kit._exceptions import KitUsageError
 from tutorial_kit.client.lint import ADMIN_ACTIONS, LintWarning, lint_request, parse_request
-from seed_examples import SEED_CREATE, SEED_DESCRIBE
 
 
 def codes(warnings: list[LintWarning]) -> list[str]:

@@ -11,8 +11,6 @@ Needs ``/usr/bin/chromium`` (never ``playwright install``); without it the tests
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tutorial_kit.lite.build import REPO

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_kit.notebook.jupyter_settings import LEARNER_OVERRIDES
 from tutorial_kit.lite.build import INPUTS, KERNELSPEC, LITE_OVERRIDES, REPO, inputs_digest, lite_copy
 from tutorial_kit.lite.wheels import import_names, requirements_of, rewrite_lock
+from tutorial_kit.notebook.jupyter_settings import LEARNER_OVERRIDES
 
 PIN = re.compile(r"^[a-z0-9][a-z0-9.-]*==[0-9][^ ]* --hash=sha256:[0-9a-f]{64}$")
 

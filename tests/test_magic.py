@@ -12,9 +12,15 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from jsonaction_fake import PASSWORD, URL, FakeServer
-from tutorial_kit.client.kit_client import KitClient, Response
-from tutorial_kit.notebook.magic import ClientRegistry, JsonActionMagics, get_magics, load_ipython_extension, set_default_client
 from seed_examples import SEED_CREATE, SEED_DESCRIBE
+from tutorial_kit.client.kit_client import KitClient, Response
+from tutorial_kit.notebook.magic import (
+    ClientRegistry,
+    JsonActionMagics,
+    get_magics,
+    load_ipython_extension,
+    set_default_client,
+)
 
 CREATE = '{"api": "admin", "action": "createSession", "params": {"username": "ADMIN", "password": "%s"}}' % PASSWORD
 

@@ -104,8 +104,14 @@ def test_no_picture_comes_from_the_internet(path: Path) -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_markers_say_whose_behaviour_in_one_consistent_form(path: Path) -> None:
-    from tutorial_kit.lessons.markers import SOURCE_PAGES, faircom_links, faircom_marker, kit_choice_marker
-    from tutorial_kit.lessons.markers import kit_row_of, markers_in
+    from tutorial_kit.lessons.markers import (
+        SOURCE_PAGES,
+        faircom_links,
+        faircom_marker,
+        kit_choice_marker,
+        kit_row_of,
+        markers_in,
+    )
 
     lines = markers_in(_markdown(path))
     assert lines, f"{path.name} says nowhere whose behaviour it shows"

@@ -19,10 +19,9 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from _hardening import ServeProcess
 from tutorial_kit.server import EmulatorServer, peers
 from tutorial_kit.server.peers import PeerCheck, diag_uid, proc_uid
-
-from _hardening import ServeProcess
 
 NOBODY = 65534
 WS_UPGRADE = ("GET /api HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

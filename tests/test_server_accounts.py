@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from conftest import Answer
 from tutorial_kit.server import EmulatorServer
 from tutorial_kit.server.account_actions import alter_account, create_account, drop_accounts
 from tutorial_kit.server.accounts import hash_password, verify_password
@@ -25,8 +26,6 @@ from tutorial_kit.server.config import load_config
 from tutorial_kit.server.errors import ApiError
 from tutorial_kit.server.login_rules import AccountLockout
 from tutorial_kit.server.store import _MIGRATIONS, AccountRow, Store
-
-from conftest import Answer
 
 Post = Callable[..., Answer]
 REPRODUCIBLE = {"TUTORIAL_KIT_REPRODUCIBLE": "1"}  # the clock stands at 2026-01-01T09:00:00 UTC

@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tutorial_kit.server import EmulatorServer, services_path
-
 from conftest import strict_json
+from tutorial_kit.server import EmulatorServer, services_path
 
 LIMIT = 4
 WAVE = 9

@@ -17,11 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import strict_json
 from tutorial_kit import ConfigFileError
 from tutorial_kit.server import EmulatorServer, services_path
 from tutorial_kit.server import actions as server_actions
-
-from conftest import strict_json
 
 Post = Callable[..., tuple[int, Any]]
 FLAG = "enablePermanentJsonApiSessions"

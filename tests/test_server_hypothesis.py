@@ -18,9 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tutorial_kit.server import EmulatorServer, services_path
-
 from conftest import strict_json
+from tutorial_kit.server import EmulatorServer, services_path
 
 ORDER = ["authToken", "result", "requestId", "debugInfo", "errorCode", "errorMessage"]
 ENVELOPE_KEYS = ["api", "action", "params", "authToken", "requestId", "apiVersion", "debug", "responseOptions"]

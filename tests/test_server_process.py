@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 
-
 from _hardening import write_services
 from conftest import strict_json
 

@@ -18,10 +18,9 @@ from typing import Any
 
 import pytest
 
+from conftest import Answer
 from tutorial_kit.server import EmulatorServer, services_path
 from tutorial_kit.server.config import load_config
-
-from conftest import Answer
 
 REAL_FAIRCOM_SERVICES: dict[str, Any] = {
     "listeners": [

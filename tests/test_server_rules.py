@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conftest import strict_json
 from tutorial_kit import ConfigFileError
 from tutorial_kit.server.accounts import AccountBook, LoginThrottle, hash_password, name_key, verify_password
 from tutorial_kit.server.backend import Backend
@@ -25,8 +26,6 @@ from tutorial_kit.server.jsontext import JsonTextError, parse_json
 from tutorial_kit.server.sessions import HostInfo, Session, SessionTable, format_timestamp
 from tutorial_kit.server.settings import check_bool, check_settings, check_string
 from tutorial_kit.server.store import AccountRow, SessionRow, Store
-
-from conftest import strict_json
 
 FLAG = "enablePermanentJsonApiSessions"
 

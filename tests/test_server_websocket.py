@@ -11,9 +11,8 @@ import httpx
 import pytest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
-from tutorial_kit.server import EmulatorServer
-
 from conftest import strict_json
+from tutorial_kit.server import EmulatorServer
 
 LIMIT = 1000
 

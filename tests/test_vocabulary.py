@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tutorial_kit.client import kit_client, lint
-from tutorial_kit.client.response import Response, mask_passwords as client_mask
+from tutorial_kit.client.response import Response
+from tutorial_kit.client.response import mask_passwords as client_mask
 from tutorial_kit.notebook.display import mask_for_display
 from tutorial_kit.server import account_actions, envelope, vocabulary
 from tutorial_kit.server.actions import ACTIONS

@@ -40,15 +40,15 @@ _LAZY = {
 __all__ = [*_exception_names, *_LAZY, "load_ipython_extension", "unload_ipython_extension"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client.response import Response
-    from .client.kit_client import KitClient, mask_token
-    from .control.choose import control_from_env
     from .browser import BrowserControl
-    from .control.local import ServerControl
-    from .notebook.display import ConfigDiff, SessionList
-    from .lessons import Lesson, start_lesson
+    from .client.kit_client import KitClient, mask_token
     from .client.lint import LintWarning, lint_request
     from .client.placeholders import fill_placeholders
+    from .client.response import Response
+    from .control.choose import control_from_env
+    from .control.local import ServerControl
+    from .lessons import Lesson, start_lesson
+    from .notebook.display import ConfigDiff, SessionList
     from .server import EmulatorServer
 
 

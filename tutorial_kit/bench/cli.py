@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .homes import make_home
 from . import procs
+from .homes import make_home
 from .measure import background_start, background_start_uncompiled, inprocess_start, live_sessions_series, request_cost
 from .procs import cpu_clock_name
 from .report import format_report, machine_info, targets

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from ..server.runner import EmulatorServer
+from . import procs
 from .homes import add_live_sessions, make_home
 from .httpraw import RawClient
 from .load import percentile
-from . import procs
 from .procs import LoadWorker, ServerProcess, bare_argv, ours_argv
 
 __all__ = ["request_cost", "inprocess_start", "background_start", "background_start_uncompiled",

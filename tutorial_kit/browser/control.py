@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigFileError, KitUsageError, ServerControlError
-from ..control.status import ServerStatus, differing_keys
 from ..control.servicesfile import SetDefaultResult, read_defaults, set_default
+from ..control.status import ServerStatus, differing_keys
 from .server import BrowserServer
 from .transport import LISTENERS, InProcessTransport, Listeners
 

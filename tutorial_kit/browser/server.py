@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -134,7 +134,7 @@ class BrowserServer:
             raise
         self.port = port
         route_plain_httpx(self.listeners)  # httpx.post(lesson.url, ...) works as on the desktop
-        self.started_at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        self.started_at = datetime.now(UTC).isoformat(timespec="microseconds")
         log.info("in-browser server for %s answers at %s", self.home, self.url)
         return self
 

@@ -71,8 +71,8 @@ def _add_lifetime_options(serve: argparse.ArgumentParser) -> None:
 
 def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Commands that live in their own modules register here."""
-    from . import workshop as workshop_commands
     from ..client import doctor
+    from . import workshop as workshop_commands
 
     workshop_commands.register(commands)
     doctor.register(commands)

@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +101,8 @@ def _fail(command: str, err: KitError) -> int:
 
 
 def _names(args: argparse.Namespace) -> list[str]:
-    from ..workshop import roster as workshop
     from .._exceptions import KitUsageError
+    from ..workshop import roster as workshop
 
     if args.names is None:
         if args.count is None:
@@ -132,8 +132,8 @@ def _accounts_create(args: argparse.Namespace) -> int:
 def _accounts_admin_password(args: argparse.Namespace) -> int:
     import getpass
 
-    from ..workshop import roster as workshop
     from .._exceptions import KitUsageError
+    from ..workshop import roster as workshop
 
     try:
         password = os.environ.get(args.password_env, "")
@@ -160,7 +160,7 @@ def _room(args: argparse.Namespace) -> int:
         learners = [a.username for a in workshop.read_roster(args.roster)] if args.roster else None
         while True:
             rows = room.room(url, learners=learners, snapshot=args.snapshot, **_connection(args))
-            stamp = datetime.now(timezone.utc).strftime("%H:%M:%S UTC")
+            stamp = datetime.now(UTC).strftime("%H:%M:%S UTC")
             print(f"room on {url} at {stamp}\n{room.format_room(rows)}", flush=True)
             if not args.watch:
                 return EXIT_OK

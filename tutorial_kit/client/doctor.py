@@ -28,8 +28,8 @@ from typing import Any, TextIO
 
 from .._exceptions import KitError
 from ..server.errors import BAD_TOKEN_MESSAGE, ErrorCode
-from .kit_client import KitClient, mask_token
 from .examples import Example, Replayer, differences, find_corpus, load_examples
+from .kit_client import KitClient, mask_token
 
 __all__ = ["Check", "main", "register", "run_doctor", "format_table"]
 
@@ -291,8 +291,8 @@ def _check(client: KitClient, username: str, password: str, examples: Sequence[E
 
 
 def _check_embedded(username: str, password: str, examples: Sequence[Example]) -> list[Check]:
-    from ..server import EmulatorServer, services_path
     from ..control.servicesfile import set_default
+    from ..server import EmulatorServer, services_path
 
     with tempfile.TemporaryDirectory(prefix="tutorial-kit-doctor-") as home:
         server = EmulatorServer(home, port=0).start()

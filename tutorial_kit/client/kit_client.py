@@ -22,17 +22,18 @@ import copy
 import json
 import logging
 import ssl
+from collections.abc import Mapping
 from os import PathLike
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from .._exceptions import KitUsageError
-from .response import PASSWORD_MASK, Response, mask_token, response_from_http
-from .transport import is_loopback, ssl_context, transport_error
 from ..browser import in_browser
 from ..server.vocabulary import TOKENLESS_ACTIONS
+from .response import PASSWORD_MASK, Response, mask_token, response_from_http
+from .transport import is_loopback, ssl_context, transport_error
 
 __all__ = ["KitClient", "Response", "mask_token", "PASSWORD_MASK"]
 

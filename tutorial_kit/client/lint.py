@@ -11,14 +11,15 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .._exceptions import KitUsageError
-from .placeholders import CREDENTIAL_PLACEHOLDER, find_placeholders
 from ..server.errors import ErrorCode
 from ..server.jsontext import JsonTextError, parse_json
 from ..server.vocabulary import DEBUG_MODES, ENVELOPE_KEYS, SERVED_ACTIONS, TOKENLESS_ACTIONS, not_emulated
+from .placeholders import CREDENTIAL_PLACEHOLDER, find_placeholders
 
 __all__ = ["ADMIN_ACTIONS", "NOT_EMULATED", "LintWarning", "lint_request", "parse_request"]
 

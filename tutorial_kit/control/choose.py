@@ -10,8 +10,8 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Union
 
-from .remote import RemoteControl, remote_from_env
 from ..browser import in_browser
+from .remote import RemoteControl, remote_from_env
 
 if TYPE_CHECKING:
     from ..browser.control import BrowserControl

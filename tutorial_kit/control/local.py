@@ -29,16 +29,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import process as _process
 from .._envflag import reproducible_requested
-from .revive import ReviveTransport, port_is_free
-from .spawn import spawn_server
 from .._exceptions import ConfigFileError, HomeInUseError, KitUsageError, ServerControlError
-from .remote import STEPS, RemoteControl, remote_from_env
-from .status import ServerStatus, differing_keys
 from ..server.kit_choices import choice
 from ..server.lifetime import home_in_use, read_stopped
+from . import process as _process
+from .remote import STEPS, RemoteControl
+from .revive import ReviveTransport, port_is_free
 from .servicesfile import SetDefaultResult, read_defaults, set_default
+from .spawn import spawn_server
+from .status import ServerStatus, differing_keys
 
 if TYPE_CHECKING:
     from ..client.kit_client import KitClient

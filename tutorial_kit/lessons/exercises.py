@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..client.response import Response
+from ..client.lint import lint_request
 from ..control.status import FLAG
 from ..server.errors import ErrorCode
-from ..client.lint import lint_request
 from .checks import response_to, succeeded
 from .results import Check
 

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..control.choose import AnyControl, control_from_env
 from .._exceptions import ConfigFileError, JsonActionError, KitError
+from ..control.choose import AnyControl, control_from_env
 from ..control.remote import RemoteControl
 from ..control.status import FLAG, warning_text
 from ..notebook.error_paragraph import shown_path

@@ -44,7 +44,7 @@ class ProgressFile:
     labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path) -> "ProgressFile":
+    def load(cls, path: Path) -> ProgressFile:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

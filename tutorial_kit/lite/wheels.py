@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from packaging.markers import default_environment
-
-from .._exceptions import LiteSiteError
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from .._exceptions import LiteSiteError
 
 __all__ = ["PYTHON", "pip_download", "requirements_of", "import_names", "lock_entry", "rewrite_lock", "sha256_of"]
 

@@ -17,13 +17,14 @@ import html
 import json
 import os
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._envflag import reproducible_requested
 from .._exceptions import KitUsageError
-from ..server.vocabulary import is_password_key, mask_token, password_mask
 from ..client.placeholders import TOKEN_PLACEHOLDERS
+from ..server.vocabulary import is_password_key, mask_token, password_mask
 
 if TYPE_CHECKING:
     from ..client.response import Response

@@ -24,7 +24,8 @@ kept in module globals: the registry lives on the magics instance registered in 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
@@ -33,12 +34,12 @@ from IPython.display import display
 from traitlets import Bool, Unicode
 
 from .._exceptions import KitTransportError, KitUsageError
-from ..client.response import Response, mask_token
-from ..client.kit_client import KitClient
-from .display import NoteList
 from ..client.http_snippets import PlainHttp
+from ..client.kit_client import KitClient
 from ..client.lint import lint_request, parse_request
 from ..client.placeholders import fill_placeholders
+from ..client.response import Response, mask_token
+from .display import NoteList
 
 __all__ = ["ClientRegistry", "JsonActionMagics", "get_magics", "load_ipython_extension", "set_default_client"]
 

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .._exceptions import KitUsageError
-from ..notebook.display import NoteList, response_html
 from ..client.lint import ADMIN_ACTIONS, lint_request, parse_request
 from ..client.placeholders import fill_placeholders
+from ..notebook.display import NoteList, response_html
 from ._common import FONT, Panel, css
 
 if TYPE_CHECKING:
-    from ..client.response import Response
     from ..client.kit_client import KitClient
+    from ..client.response import Response
 
 __all__ = ["Playground", "TEMPLATES", "template"]
 

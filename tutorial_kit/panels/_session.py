@@ -13,8 +13,8 @@ from ..notebook.display import json_text, mask_for_display, timeout_words
 from ._common import FONT, MONO, Panel, SecretInput, badge, css, masked, note_html
 
 if TYPE_CHECKING:
-    from ..client.response import Response
     from ..client.kit_client import KitClient
+    from ..client.response import Response
 
 __all__ = ["SessionPanel", "session_result_html"]
 

@@ -18,8 +18,8 @@ from ..client.response import mask_token
 from ._common import FONT, MONO, Panel, badge, css, masked, note_html
 
 if TYPE_CHECKING:
-    from ..client.response import Response
     from ..client.kit_client import KitClient
+    from ..client.response import Response
 
 __all__ = ["SessionRow", "SessionsTable"]
 

@@ -16,8 +16,15 @@ import sqlite3
 from typing import Any
 
 from .account_props import (
-    ACCOUNT_PROPERTIES, DESCRIPTION_MAX_BYTES, LOOKUP_MAX_BYTES, PASSWORD_MAX_BYTES, USERNAME_MAX_BYTES,
-    account_object, merged, read_properties, warn_stored_only,
+    ACCOUNT_PROPERTIES,
+    DESCRIPTION_MAX_BYTES,
+    LOOKUP_MAX_BYTES,
+    PASSWORD_MAX_BYTES,
+    USERNAME_MAX_BYTES,
+    account_object,
+    merged,
+    read_properties,
+    warn_stored_only,
 )
 from .accounts import hash_password, name_key
 from .backend import Backend, CallContext

@@ -15,8 +15,8 @@ from .account_actions import ACCOUNT_ACTIONS
 from .accounts import name_key, verify_password
 from .backend import Backend, CallContext
 from .errors import UNKNOWN_TOKEN_WARNING, ApiError, ErrorCode
-from .login_rules import check_login_window
 from .kit_choices import choice
+from .login_rules import check_login_window
 from .results import SessionsResult, short_token
 from .sessions import Session
 from .settings import SESSION_SETTINGS, check_bool, check_settings, check_string, describe_json

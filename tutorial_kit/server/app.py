@@ -211,7 +211,7 @@ async def close_websockets(delegate: Any, timeout: float = 1.0) -> None:
 
 def make_server(dispatcher: Dispatcher, limits: ServerLimits, *, loopback_only: bool = True,
                 guard: ConnectionGuard | None = None,
-                gate: Callable[[object], str | None] | None = None) -> "ApiServer":
+                gate: Callable[[object], str | None] | None = None) -> ApiServer:
     """What the HTTP server runs: :class:`ApiServer` in front of :func:`make_app`'s application.
 
     ``gate(connection)``, called once per request, returns why the connection is refused (it is

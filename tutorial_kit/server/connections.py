@@ -62,7 +62,7 @@ class Connection:
 
     __slots__ = ("guard", "stream", "state", "since", "websocket", "header_start", "__weakref__")
 
-    def __init__(self, guard: "ConnectionGuard", stream: iostream.IOStream) -> None:
+    def __init__(self, guard: ConnectionGuard, stream: iostream.IOStream) -> None:
         self.guard = guard
         self.stream = stream
         self.state = "waiting"

@@ -129,16 +129,16 @@ class ApiError(Exception):
     # Small constructors keep call sites short and the wording consistent.
 
     @classmethod
-    def missing(cls, prop: str, what_to_do: str = "") -> "ApiError":
+    def missing(cls, prop: str, what_to_do: str = "") -> ApiError:
         hint = what_to_do or f'add "{prop}" to the request and send it again'
         return cls(ErrorCode.MISSING_PROPERTY, f'The required property "{prop}" is missing: {hint}.')
 
     @classmethod
-    def invalid(cls, prop: str, given: str, allowed: str) -> "ApiError":
+    def invalid(cls, prop: str, given: str, allowed: str) -> ApiError:
         return cls(ErrorCode.INVALID_VALUE, f'"{prop}" cannot be {given}: {allowed}.')
 
     @classmethod
-    def too_long(cls, prop: str, size: int, limit: int) -> "ApiError":
+    def too_long(cls, prop: str, size: int, limit: int) -> ApiError:
         return cls(
             ErrorCode.TOO_LONG,
             f'"{prop}" is {size} bytes long, over its limit of {limit} bytes: send a shorter value.',

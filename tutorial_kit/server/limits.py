@@ -42,7 +42,7 @@ class ServerLimits:
                                 f"login_queue_total (--login-queue-total, {self.login_queue_total})")
 
     @classmethod
-    def from_options(cls, **options: Any) -> "ServerLimits":
+    def from_options(cls, **options: Any) -> ServerLimits:
         """The defaults, with the options that are not None (unknown names are a TypeError)."""
         return cls(**{name: value for name, value in options.items() if value is not None})
 

@@ -24,7 +24,7 @@ __all__ = ["AccountLockout", "check_login_window"]
 
 
 def _epoch(moment: dt.datetime) -> float:
-    return moment.replace(tzinfo=dt.timezone.utc).timestamp()
+    return moment.replace(tzinfo=dt.UTC).timestamp()
 
 
 def check_login_window(row: AccountRow, now: float) -> None:

@@ -221,7 +221,7 @@ class ServerCore:
         for server in servers:
             try:
                 await asyncio.wait_for(server.close_all_connections(), timeout=2)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("some connections did not close within 2 s")
         if self.backend is not None:
             await self.backend.finish_writes()  # a key revoked or created in flight reaches the disk
@@ -266,7 +266,7 @@ class EmulatorServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.core: ServerCore | None = None
 
-    def start(self) -> "EmulatorServer":
+    def start(self) -> EmulatorServer:
         if self._thread is not None:
             return self
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
@@ -309,7 +309,7 @@ class EmulatorServer:
         thread.join()
         self._thread = self._loop = None
 
-    def restart(self) -> "EmulatorServer":
+    def restart(self) -> EmulatorServer:
         """Stop and start again on the same port, re-reading services.json."""
         if self.core is not None and self.core.port is not None:
             self._port = self.core.port
@@ -348,7 +348,7 @@ class EmulatorServer:
     def https_url(self) -> str | None:
         return None if self.core is None else self.core.https_url
 
-    def __enter__(self) -> "EmulatorServer":
+    def __enter__(self) -> EmulatorServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

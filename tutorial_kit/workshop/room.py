@@ -19,8 +19,8 @@ from typing import Any
 
 from .._exceptions import JsonActionError, KitUsageError
 from .._files import replace_file
-from ..client.response import fingerprint
 from ..client.kit_client import KitClient
+from ..client.response import fingerprint
 from .roster import _call, admin_session
 
 __all__ = ["LearnerRow", "RoomSnapshot", "summarize_room", "format_room", "load_snapshot", "save_snapshot", "room"]

@@ -24,18 +24,17 @@ import io
 import logging
 import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .._files import replace_file
 from .._exceptions import JsonActionError, KitUsageError, ServerControlError
+from .._files import replace_file
 from ..client.kit_client import KitClient
 from ..server.account_props import USERNAME_MAX_BYTES
 from ..server.errors import ErrorCode
-from ..server.kit_choices import choice
 
 __all__ = [
     "PASSWORD_ALPHABET", "EXISTING_POLICIES", "Account", "ProvisionResult",
