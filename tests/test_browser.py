@@ -290,7 +290,7 @@ def open_in_file_browser(walk: Walk, *names: str) -> None:
     page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:go-to-path', {path: '/'})")
     for name in names:
         item = page.locator(".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=name))
-        wait_until(f"{name} in the file browser", lambda: item.count() >= 1, walk.diagnose)
+        wait_until(f"{name} in the file browser", lambda item=item: item.count() >= 1, walk.diagnose)
         item.first.dblclick()
 
 
@@ -366,8 +366,8 @@ def test_panels_work_in_jupyterlab(walk: Walk) -> None:
     assert state["errors"] == [], f"cells raised errors: {state['errors']}\n{walk.diagnose()}"
     outputs = page.locator(".jp-OutputArea-output")
     for panel in PANELS:
-        wait_until(f"the {panel} widget", lambda: outputs.locator(f".{panel}").count() == 1,
-                   lambda: f"{panel}: {page.locator('.' + panel).count()} in the page, texts of the last outputs: "
+        wait_until(f"the {panel} widget", lambda panel=panel: outputs.locator(f".{panel}").count() == 1,
+                   lambda panel=panel: f"{panel}: {page.locator('.' + panel).count()} in the page, texts of the last outputs: "
                            f"{outputs.all_inner_texts()[-6:]}\n{walk.diagnose()}")
     broken = outputs.filter(has_text="Error displaying widget")
     assert broken.count() == 0, f"widgets failed to render: {broken.all_inner_texts()}\n{walk.diagnose()}"

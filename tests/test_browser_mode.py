@@ -174,7 +174,7 @@ def test_nothing_listening_and_https_fail_as_on_the_desktop(control: BrowserCont
     with pytest.raises(ServerNotRunningError):
         KitClient("http://127.0.0.1:8080/api").ping_session()
     with pytest.raises(ServerControlError, match="start"):
-        control.url
+        _ = control.url
 
 
 def test_explain_covers_every_step(control: BrowserControl) -> None:

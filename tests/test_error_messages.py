@@ -205,7 +205,8 @@ def test_every_error_message_fits_256_bytes(probe_server: tuple[EmulatorServer, 
     assert p.send({"action": "pingSession", "requestId": [0] * 60_000})["errorCode"] == 12034
     logins = srv.core.backend.logins
     for per_address, total in ((0, 128), (32, 0)):
-        srv.call_in_loop(lambda: (setattr(logins, "per_address", per_address), setattr(logins, "total", total)))
+        srv.call_in_loop(lambda per_address=per_address, total=total: (
+            setattr(logins, "per_address", per_address), setattr(logins, "total", total)))
         assert p.send({"action": "createSession", "params": {"username": LONG, "password": LONG}})["errorCode"] == 12015
     srv.call_in_loop(lambda: (setattr(logins, "per_address", 32), setattr(logins, "total", 128)))
 

@@ -67,7 +67,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             return list(await asyncio.gather(*(hub.spawn(name) for name in learners.names)))
 
         times = loop.run_until_complete(spawn_all())
-        state = Running(site, learners, hub, loop, dict(zip(learners.names, times)))
+        state = Running(site, learners, hub, loop, dict(zip(learners.names, times, strict=True)))
         for name in learners.names:
             state.tokens[name] = loop.run_until_complete(hub.learner_token(name))
             state.clients[name] = JupyterClient(f"{hub.url}/user/{name}/", state.tokens[name], timeout=180)
@@ -95,7 +95,7 @@ def test_an_nbgitpuller_link_opens_lesson_1_in_each_learners_server(running: Run
     async def follow_all() -> list[dict]:
         return list(await asyncio.gather(*(open_link(client, running.site, running.hub.url, running.hub.password) for client in running.clients.values())))
 
-    for name, seen in zip(running.clients, running.run(follow_all())):
+    for name, seen in zip(running.clients, running.run(follow_all()), strict=True):
         assert seen["landed"] == f"/user/{name}/git-pull", (name, seen)  # the hub sent them to their own server
         assert seen["page"] == 200 and seen["page_opens"], (name, seen)
         assert seen["last_event"].get("phase") == "finished", (name, seen["last_event"])
@@ -121,7 +121,7 @@ def test_every_lesson_runs_in_each_learners_own_server(running: Running) -> None
     async def run_all() -> list[list[str]]:
         return list(await asyncio.gather(*(run_every_lesson(client) for client in running.clients.values())))
 
-    failures = dict(zip(running.clients, running.run(run_all())))
+    failures = dict(zip(running.clients, running.run(run_all()), strict=True))
     assert not any(failures.values()), json.dumps(failures, indent=1)
     for name in running.learners.names:
         record = json.loads((running.learners.home(name) / "kit" / "server-home" / "run" / "server.json").read_text())

@@ -147,7 +147,7 @@ def test_every_step_a_name_comes_from_is_a_heading_of_the_lesson(info) -> None:
     for name, step in info.steps.items():
         assert step in headings, f"{info.filename}: {name} is said to come from {step!r}, which is no heading"
     code = "\n".join(_source(c) for c in _cells(NOTEBOOKS / info.filename) if c["cell_type"] == "code")
-    for name, description in info.keys.items():
+    for description in info.keys.values():
         assert f'"{description}"' in code, f"{info.filename}: no cell makes a session described {description!r}"
 
 

@@ -298,7 +298,7 @@ def test_server_panel_shows_where_services_json_is_broken(control: ServerControl
     panel = panels.server_panel(control)
     text = control.services_path.read_text()
     control.services_path.write_text(text.replace('"jsonActionApiDefaults"', '"jsonActionApiDefaults" oops', 1))
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if '"jsonActionApiDefaults"' in l)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if '"jsonActionApiDefaults"' in row)
     panel.refresh_button.click()
     assert "kit-file-error" in panel.status_html.value and panel.flag_switch.disabled
     panel.restart_button.click()

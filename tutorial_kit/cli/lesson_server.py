@@ -21,7 +21,7 @@ __all__ = ["register"]
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     """Add ``restart`` and ``status`` to the ``tutorial-kit`` parser."""
     for name, run, text in (("restart", _restart, "restart the lessons' server so it reads services.json again"),
                             ("status", _status, "is the lessons' server running, and with which settings")):

@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .._exceptions import ConfigFileError, HomeInUseError, KitError, KitUsageError
 
@@ -51,7 +52,7 @@ def _add_limit_options(serve: argparse.ArgumentParser) -> None:
                             metavar="N", help=text.format(getattr(defaults, name)))
 
 
-def _limit_values(args: argparse.Namespace) -> dict[str, object]:
+def _limit_values(args: argparse.Namespace) -> dict[str, Any]:
     from ..server.limits import LIMIT_OPTIONS
 
     return {name: getattr(args, name) for name in LIMIT_OPTIONS}
@@ -69,7 +70,7 @@ def _add_lifetime_options(serve: argparse.ArgumentParser) -> None:
                             "(by default only your own user's are answered)")
 
 
-def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_more_commands(commands: argparse._SubParsersAction) -> None:
     """Commands that live in their own modules register here."""
     from ..client import doctor
     from . import workshop as workshop_commands

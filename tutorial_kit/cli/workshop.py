@@ -23,7 +23,7 @@ __all__ = ["register"]
 EXIT_OK, EXIT_ERROR = 0, 1
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     """Add the extra sub-commands to the ``tutorial-kit`` parser."""
     from . import lesson_server as cli_server
 
@@ -46,7 +46,7 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
                         help="do not check an https server's certificate (a test server only)")
 
 
-def _register_accounts(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _register_accounts(commands: argparse._SubParsersAction) -> None:
     accounts = commands.add_parser("accounts", help="workshop accounts on a running server")
     actions = accounts.add_subparsers(dest="accounts_command", required=True)
     create = actions.add_parser("create", help="create learner accounts and write a roster (username,password)")
@@ -69,7 +69,7 @@ def _register_accounts(commands: argparse._SubParsersAction) -> None:  # type: i
     admin.set_defaults(run=_accounts_admin_password)
 
 
-def _register_room(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _register_room(commands: argparse._SubParsersAction) -> None:
     room = commands.add_parser("room", help="who is logged in, who holds an API key, who revoked one")
     room.add_argument("--roster", type=Path, default=None, help="list exactly the learners of this roster")
     room.add_argument("--snapshot", type=Path, default=Path("room-snapshot.json"),

@@ -123,10 +123,11 @@ class Scenario:
     def _login(self, step: str, **params: Any) -> str | None:
         answer = self.client.call("createSession", {"username": self.username, "password": self.password, **params},
                                   auth_token=None).envelope
-        documented = {"errorCode": 0, "top": ["authToken", "result"], "result_keys": ["authToken", "permanentSession"],
-                      "values": {"result.permanentSession": bool(params.get("permanentSession"))}}
+        values: dict[str, Any] = {"result.permanentSession": bool(params.get("permanentSession"))}
         if params.get("permanentSession"):
-            documented["values"]["result.idleConnectionTimeoutSeconds"] = -1
+            values["result.idleConnectionTimeoutSeconds"] = -1
+        documented = {"errorCode": 0, "top": ["authToken", "result"], "result_keys": ["authToken", "permanentSession"],
+                      "values": values}
         self._add(step, documented, answer)
         token = answer.get("authToken") if isinstance(answer, dict) else None
         return token if isinstance(token, str) and token else None
@@ -156,7 +157,7 @@ class Scenario:
                 self.client.call("deleteSession", auth_token=token)
         return self.checks
 
-    def _flag_off(self, token: str) -> str | None:
+    def _flag_off(self, token: str | None) -> str | None:
         """Show the refusal; on the embedded server turn the flag on (restart) and log in again."""
         answer = self.client.call("createSession", {"username": self.username, "password": self.password,
                                                     "permanentSession": True}, auth_token=None).envelope
@@ -307,7 +308,7 @@ def _check_embedded(username: str, password: str, examples: Sequence[Example]) -
             server.stop()
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction) -> None:
     """Add ``tutorial-kit doctor`` to the command's parser."""
     doctor = commands.add_parser("doctor", help="check a jsonAction server against FairCom's documented examples")
     doctor.add_argument("url", nargs="?", default=None,

@@ -270,12 +270,12 @@ def _text_value(value: str, key: str | None, in_checks: bool, used: int, is_crea
         notes.append(f'params.authTokens[{used}]: "{value}" -> "{mask_token(token)}" ({origin})')
         return token
     if key == "authToken" and value in TOKEN_PLACEHOLDERS:
-        token, origin = src.auth_token
-        if not token:
+        auth_token, origin = src.auth_token
+        if not auth_token:
             notes.append(f'authToken: left "{value}" as is: there is no token yet; run createSession first')
             return None
-        notes.append(f'authToken: "{value}" -> "{mask_token(token)}" ({origin})')
-        return token
+        notes.append(f'authToken: "{value}" -> "{mask_token(auth_token)}" ({origin})')
+        return auth_token
     if is_create and value == CREDENTIAL_PLACEHOLDER and key in ("username", "password"):
         secret, origin = src.username if key == "username" else src.password
         if secret is None:

@@ -122,7 +122,7 @@ def _envelope_from(answer: httpx.Response, url: str) -> dict[str, Any]:
         envelope = None
     code = envelope.get("errorCode") if isinstance(envelope, dict) else None
     if isinstance(code, int) and not isinstance(code, bool):
-        return envelope  # type: ignore[return-value]
+        return envelope
     what = "JSON without an errorCode" if envelope is not None else f"{kind}, not JSON"
     raise NotJsonActionError(
         f"{url} answered with HTTP {answer.status_code} and {what}: this is not a jsonAction "

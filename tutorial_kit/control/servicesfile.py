@@ -335,7 +335,7 @@ def set_default(path: str | os.PathLike[str], name: str, value: Any) -> SetDefau
             f"{file}: {DEFAULTS_KEY} must be an object {{...}}.", path=str(file), property_path=DEFAULTS_KEY
         )
     had_key = isinstance(defaults, dict) and name in defaults
-    old = defaults[name] if had_key else None
+    old = defaults[name] if isinstance(defaults, dict) and had_key else None
     if had_key and json.dumps(old) == json.dumps(value):
         return SetDefaultResult(file, name, old, value, had_key=True, changed=False)
     new_text = _edited_text(text, name, value, file)

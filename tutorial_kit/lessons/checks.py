@@ -81,7 +81,7 @@ class LessonChecks:
             running = self.client.list_services().result.get("jsonActionApiDefaults", {}).get(FLAG) is True
         except KitTransportError:
             return Check(False, title, "the server is not running: run lesson.restart() (it names any mistake in services.json)")
-        file_on, in_file = running, {}
+        file_on, in_file = running, dict[str, object]()
         if not self.remote:
             in_file = self.server.status().file_defaults or {}
             file_on = in_file.get(FLAG) is True

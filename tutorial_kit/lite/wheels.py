@@ -37,7 +37,7 @@ PYTHON = "3.14"
 
 #: the marker environment of Pyodide in a browser, for reading wheels' Requires-Dist
 _BROWSER_MARKERS: dict[str, str] = {
-    **default_environment(),
+    **{key: str(value) for key, value in default_environment().items()},
     "implementation_name": "cpython", "platform_python_implementation": "CPython",
     "python_version": PYTHON, "python_full_version": f"{PYTHON}.2", "implementation_version": f"{PYTHON}.2",
     "sys_platform": "emscripten", "platform_system": "Emscripten", "os_name": "posix",

@@ -342,7 +342,7 @@ class ConfigDiff:
 
     def __repr__(self) -> str:
         table = [("property", "running", "file", False), *self.rows]
-        widths = [max(len(row[i]) for row in table) for i in range(3)]
+        widths = [max(len(str(row[i])) for row in table) for i in range(3)]
         lines = [self.title]
         for name, running, in_file, differs in table:
             line = f"  {name:<{widths[0]}}  {running:<{widths[1]}}  {in_file:<{widths[2]}}"

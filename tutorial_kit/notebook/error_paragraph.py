@@ -140,7 +140,7 @@ def _handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: 
     elif isinstance(value, NameError):
         name = _undefined_name(value)
         steps = _step_names(shell)
-        if name in steps:
+        if name is not None and name in steps:
             text = name_paragraph(name, steps[name])
     if text is None:
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)

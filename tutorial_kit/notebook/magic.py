@@ -79,8 +79,8 @@ class ClientRegistry:
         ``like`` but never its username, password or token: another server, other credentials."""
         client = self._by_url.get(url)
         if client is None or client.closed:
-            options = {"verify": like.verify, "timeout": like.timeout} if like is not None else {}
-            client = self._by_url[url] = KitClient(url, **options)
+            client = KitClient(url, verify=like.verify, timeout=like.timeout) if like is not None else KitClient(url)
+            self._by_url[url] = client
         return client
 
     def close(self) -> None:
@@ -104,6 +104,13 @@ class JsonActionMagics(Magics):
         self.registry = registry if registry is not None else ClientRegistry()
         #: notebook name -> the lesson step that makes it (set by start_lesson; used by error messages)
         self.step_names: dict[str, str] = {}
+
+    @property
+    def _user_ns(self) -> dict[str, Any]:
+        """The notebook's variables (the magics are always registered in a shell)."""
+        if self.shell is None:
+            raise KitUsageError("%%jsonaction needs a running IPython (a notebook or an IPython shell).")
+        return self.shell.user_ns
 
     @magic_arguments()
     @argument("--save", metavar="NAME", help="store the Response in the notebook variable NAME")
@@ -141,13 +148,13 @@ class JsonActionMagics(Magics):
             return None
         response = self._send(client, cell, request, effective)
         if args.save:
-            self.shell.user_ns[args.save] = response
+            self._user_ns[args.save] = response
         return response
 
     def _pick_client(self, args: Any) -> KitClient:
         """The client for this cell: --url, --client (or client_variable), else the registry's."""
         name = args.client or self.client_variable
-        named = self.shell.user_ns.get(name) if name else None
+        named = self._user_ns.get(name) if name else None
         if name and not isinstance(named, KitClient):
             raise UsageError(f"--client {name}: the notebook has no KitClient in a variable named {name!r}.")
         if args.url:
@@ -163,13 +170,13 @@ class JsonActionMagics(Magics):
     def _token_names(self, request: dict[str, Any], given: str | None) -> dict[str, str]:
         """token -> the notebook expression that holds it (``api_key``, ``login.auth_token`` ...)."""
         names: dict[str, str] = {}
-        if given and given in self.shell.user_ns:
-            held = self.shell.user_ns[given]
+        if given and given in self._user_ns:
+            held = self._user_ns[given]
             token = held if isinstance(held, str) else getattr(held, "auth_token", None)
             if isinstance(token, str):
                 names[token] = given if isinstance(held, str) else f"{given}.auth_token"
         wanted = {request.get("authToken"), *((request.get("params") or {}).get("authTokens") or [])}
-        found = [(rank, expression, token) for name, held in list(self.shell.user_ns.items())
+        found = [(rank, expression, token) for name, held in list(self._user_ns.items())
                  if not name.startswith("_") for rank, expression, token in _tokens_held(name, held)]
         for _, expression, token in sorted(found, key=lambda item: item[0]):  # plainest name first
             if token in wanted and token not in names:
@@ -178,7 +185,7 @@ class JsonActionMagics(Magics):
 
     def _resolve_token(self, value: str) -> tuple[str, str]:
         """Return ``(token, where it came from)`` for ``--token NAME_OR_VALUE``."""
-        namespace = self.shell.user_ns
+        namespace = self._user_ns
         if value in namespace:
             held = namespace[value]
             if isinstance(held, str) and held:
@@ -198,7 +205,7 @@ class JsonActionMagics(Magics):
     def _prepare(self, request: dict[str, Any], client: KitClient, args: Any) -> tuple[dict[str, Any], list[str]]:
         """Apply ``--token`` and ``--fill``; return the request to send and notes on what changed."""
         token, origin = self._resolve_token(args.token) if args.token else (None, "")
-        effective, notes = dict(request), []
+        effective, notes = dict(request), list[str]()
         if args.fill:
             # with --token, that token stands for "your token" in every placeholder (authTokens too)
             effective, notes = fill_placeholders(request, client, auth_token=token, check_tokens=token)

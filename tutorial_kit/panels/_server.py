@@ -103,6 +103,8 @@ class ServerPanel(Panel):
     def _switch_value(self) -> Any:
         """The flag the switch shows: in services.json (remote mode: in the running server)."""
         s = self.status
+        if s is None:
+            return False
         source = s.running_defaults if self.remote else s.file_defaults
         return (source or {}).get(FLAG, False)
 

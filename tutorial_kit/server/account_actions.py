@@ -170,7 +170,7 @@ async def drop_accounts(b: Backend, ctx: CallContext) -> dict[str, Any]:
     if any(row is not None and row.is_admin for row in rows):
         raise ApiError.invalid("usernames", '"ADMIN"', "the administrator account cannot be dropped; nothing was dropped")
     found = [row for row in rows if row is not None]
-    for name, row in zip(names, rows):
+    for name, row in zip(names, rows, strict=True):
         if row is None:
             ctx.warn(DROP_MISSING_WARNING_CODE, drop_missing_warning(name_key(name)))
 

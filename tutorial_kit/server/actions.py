@@ -94,8 +94,8 @@ async def create_session(b: Backend, ctx: CallContext) -> SessionsResult:
     session = Session(token, b.next_seq(), account.username, account.name_key, b.resolve_settings(settings),
                       permanent, now, now, ip, b.host)
     if permanent:  # the resolved settings: later edits of services.json do not change this session
-        stored = {k: v for k, v in session.settings.items() if k != "idleConnectionTimeoutSeconds"}
-        row = SessionRow(token, session.seq, account.name_key, stored, now, now, ip)
+        kept = {k: v for k, v in session.settings.items() if k != "idleConnectionTimeoutSeconds"}
+        row = SessionRow(token, session.seq, account.name_key, kept, now, now, ip)
         b.sessions.hold(ip, account.name_key)  # the limits count it while it is written
         try:
             await b.commit(b.store.insert_session, row, then=lambda _: b.sessions.add(session))

@@ -53,7 +53,7 @@ def _refuse_foreign(handler: web.RequestHandler, dispatcher: Dispatcher) -> None
         connection = handler.request.connection
         written = handler.finish(dispatcher.error_body(ErrorCode.FOREIGN_REQUEST, refusal_message(reason)))
         if connection is not None:
-            written.add_done_callback(lambda _: connection.close())
+            written.add_done_callback(lambda _: connection.close())  # type: ignore[attr-defined]
 
 
 class ApiHandler(web.RequestHandler):
@@ -206,7 +206,8 @@ async def close_websockets(delegate: Any, timeout: float = 1.0) -> None:
         await asyncio.sleep(0.01)
     for handler, connection in closing:
         if handler in sockets and connection is not None:
-            connection.stream.close()
+            if connection.stream is not None:
+                connection.stream.close()
 
 
 def make_server(dispatcher: Dispatcher, limits: ServerLimits, *, loopback_only: bool = True,

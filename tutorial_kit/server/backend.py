@@ -74,7 +74,7 @@ class Backend:
         store: Store,
         *,
         ip_addresses: tuple[str, ...] = ("127.0.0.1",),
-        served_ports: dict[str, int] | None = None,
+        served_ports: dict[int, int] | None = None,
         reproducible: Reproducible | None = None,
         clock: Callable[[], float] | None = None,
         hash_executor: Executor | None = None,
@@ -86,7 +86,7 @@ class Backend:
         self.store = store
         self.reproducible = reproducible
         self.clock = clock or (reproducible.clock if reproducible else time.time)
-        self.served_ports = dict(served_ports or {})  # serviceName -> the port really served on
+        self.served_ports = dict(served_ports or {})  # listener index -> the port really served on
         self.accounts = AccountBook(store, self.clock)
         self.accounts.ensure_admin()
         self.throttle = LoginThrottle(self.clock)

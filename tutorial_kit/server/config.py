@@ -204,7 +204,8 @@ def _check_default(where: str, key: str, value: Any, notes: list[str]) -> Any:
                 raise BadValue(json.dumps(value)[:60], f"it must be a string of {low} to {high} bytes")
             return value
         if kind == "int":
-            return coerce_int(value, where, *rule, notes.append)
+            low, high = rule
+            return coerce_int(value, where, low, high, notes.append)
         return _check_response_options(where, value, notes)
     if key in _INT_RANGES:
         return coerce_int(value, where, *_INT_RANGES[key], notes.append)

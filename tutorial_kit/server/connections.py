@@ -127,7 +127,7 @@ class ConnectionGuard:
         return conn
 
     def get(self, stream: iostream.IOStream | None) -> Connection | None:
-        return self._connections.get(stream) if stream is not None else None  # type: ignore[arg-type]
+        return self._connections.get(stream) if stream is not None else None
 
     def _forget(self, conn: Connection) -> None:
         self._connections.pop(conn.stream, None)
@@ -256,7 +256,7 @@ class ConnectionGuard:
 
     def start(self) -> None:
         """Start the once-a-second sweep that enforces the header deadline."""
-        self._sweeper = ioloop.PeriodicCallback(self.sweep, 1000)
+        self._sweeper = ioloop.PeriodicCallback(self._sweep_tick, 1000)
         self._sweeper.start()
 
     def stop(self) -> None:
@@ -265,6 +265,9 @@ class ConnectionGuard:
                 timer.stop()
         self._sweeper = self._resume = None
         self._paused.clear()
+
+    def _sweep_tick(self) -> None:
+        self.sweep()
 
     def sweep(self) -> int:
         """Close connections whose pending request's headers are late; return how many."""

@@ -61,7 +61,7 @@ class _Request:
 
     def __init__(self, budget: int = 0) -> None:
         self.budget = budget  # bytes the answer may spend on copies of the request
-        self.echo: dict[str, str] = {}  # requestId as encoded for the answer, by mode ("compact"/"pretty")
+        self.echo: dict[str, str | None] = {}  # requestId as encoded for the answer, by mode ("compact"/"pretty")
         self.may_hold_password = True  # False when the body's text has no "password" in any case
         self.data: dict[str, Any] = {}
         self.token: str | None = None

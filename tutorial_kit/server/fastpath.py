@@ -13,9 +13,9 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
-from tornado import httputil, web
+from tornado import http1connection, httputil, web
 from tornado.log import access_log
 
 from .connections import Connection, ConnectionGuard
@@ -115,7 +115,8 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
                  watch: Connection | None) -> None:
         self.server = server
         self.server_conn = server_conn
-        self.conn = conn
+        # tornado's HTTPServer hands every delegate an HTTP1Connection (the methods used here are its own)
+        self.conn = cast(http1connection.HTTP1Connection, conn)
         self.watch = watch
         self.delegate: httputil.HTTPMessageDelegate | None = None
         self.chunks: list[bytes] = []
@@ -144,7 +145,7 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
             elif _body_already_read(self.conn, declared):
                 # The server's body timeout guards a body that is slow to arrive; this one has
                 # arrived, so skip the timer (a timer per request is a good share of the cost).
-                self.conn.set_body_timeout(None)  # type: ignore[attr-defined, arg-type]
+                self.conn.set_body_timeout(None)  # type: ignore[arg-type]
             return None
         self.delegate = self.server.app.start_request(self.server_conn, self.conn)
         return self.delegate.headers_received(start_line, headers)
@@ -188,7 +189,7 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
         self.timer.cancel()
         self.timer = None
         if hasattr(self.conn, "_disconnect_on_finish"):  # tornado's flag: close even if the body ended meanwhile
-            self.conn._disconnect_on_finish = True  # type: ignore[attr-defined]
+            self.conn._disconnect_on_finish = True
         self.conn.finish()
 
     def finish(self) -> None:

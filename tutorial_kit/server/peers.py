@@ -142,6 +142,8 @@ class PeerCheck:
     def _judge(self, server_conn: object) -> str | None:
         sock = getattr(getattr(server_conn, "stream", None), "socket", None)
         try:
+            if sock is None:
+                raise AttributeError("the connection has no socket")
             peer, local = sock.getpeername()[:2], sock.getsockname()[:2]
             uid = peer_uid(peer, local, self.proc_net)
         except (AttributeError, OSError, ValueError) as exc:

@@ -131,7 +131,8 @@ def check_setting(prop: str, value: Any, warn: Warn | None = None) -> Any:
     if kind == "string":
         return check_string(prop, value, *rule)
     if kind == "int":
-        return check_int(prop, value, *rule, warn)
+        low, high = rule
+        return check_int(prop, value, low, high, warn)
     return _check_options(prop, value, warn)
 
 

@@ -368,7 +368,7 @@ class Store:
             settings = None
         if not isinstance(settings, list) or len(settings) != len(rows):
             settings = [json.loads(r[3]) for r in rows]
-        return [SessionRow(r[0], r[1], r[2], s, r[4], r[5], r[6]) for r, s in zip(rows, settings)]
+        return [SessionRow(r[0], r[1], r[2], s, r[4], r[5], r[6]) for r, s in zip(rows, settings, strict=True)]
 
     def max_session_seq(self) -> int:
         row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM permanent_sessions").fetchone()
