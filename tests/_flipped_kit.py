@@ -19,7 +19,9 @@ sys.modules[_SPEC.name] = choices
 _SPEC.loader.exec_module(choices)
 for argument in sys.argv[1:]:
     name, value = argument.split("=", 1)
-    choices.KIT_CHOICES[name] = choices.Choice(json.loads(value), "flipped for a test: " + choices.KIT_CHOICES[name].why)
+    choices.KIT_CHOICES[name] = choices.Choice(
+        json.loads(value), "flipped for a test: " + choices.KIT_CHOICES[name].why
+    )
 
 from tutorial_kit.client.doctor import main  # noqa: E402  (after the flip, on purpose)
 

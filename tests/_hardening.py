@@ -189,7 +189,11 @@ class ServeProcess:
 
 
 def create_body(username: str = "ADMIN", password: str = "ADMIN", **params: Any) -> dict[str, Any]:
-    return {"action": "createSession", "debug": "none", "params": {"username": username, "password": password, **params}}
+    return {
+        "action": "createSession",
+        "debug": "none",
+        "params": {"username": username, "password": password, **params},
+    }
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -200,7 +204,9 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-def websocket_handshake(port: int, headers: dict[str, str], *, timeout: float = 10.0) -> tuple[int, socket.socket, bytes]:
+def websocket_handshake(
+    port: int, headers: dict[str, str], *, timeout: float = 10.0
+) -> tuple[int, socket.socket, bytes]:
     """Open a WebSocket handshake with exactly these headers (plus the upgrade ones); return
     (status, socket, bytes after the response head). The caller closes the socket."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)

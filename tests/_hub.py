@@ -276,9 +276,17 @@ class Hub:
 
     def start(self, timeout: float = 120) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        settings = {"bind_url": self.url, "hub_port": free_port(), "proxy_api_port": free_port(),
-                    "proxy": str(CHP), "singleuser": str(self.site.env / "bin" / "jupyterhub-singleuser"),
-                    "users": self.learners.names, "token": self.token, "password": self.password, "workdir": str(self.workdir)}
+        settings = {
+            "bind_url": self.url,
+            "hub_port": free_port(),
+            "proxy_api_port": free_port(),
+            "proxy": str(CHP),
+            "singleuser": str(self.site.env / "bin" / "jupyterhub-singleuser"),
+            "users": self.learners.names,
+            "token": self.token,
+            "password": self.password,
+            "workdir": str(self.workdir),
+        }
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TUTORIAL_KIT_", "JPY_", "JUPYTER"))}
         env.update(KIT_HUB_TEST=json.dumps(settings), PATH=f"{Path(CHP).parent}:{self.site.env / 'bin'}:{env['PATH']}")
         self.log = open(self.workdir / "hub.log", "wb")  # noqa: SIM115 - closed in stop()

@@ -35,7 +35,9 @@ class CellResult:
         return self.status == "ok" and not self.errors
 
     def describe(self) -> str:
-        return f"cell {self.index}: {self.status} " + "; ".join(f"{e.get('ename')}: {e.get('evalue')}" for e in self.errors)
+        return f"cell {self.index}: {self.status} " + "; ".join(
+            f"{e.get('ename')}: {e.get('evalue')}" for e in self.errors
+        )
 
 
 def code_cells(notebook: Path) -> list[str]:

@@ -65,12 +65,18 @@ async def _course(hub: Hub, learners: Learners, names: list[str], site: _hub.Sit
         for client in clients:
             await client.close()
     hub_mib = sum(_hub.smaps_kib(pid) for pid in _descendants(hub.proc.pid) if pid not in _learner_pids(learners))
-    return {"learners": len(names), "wall_seconds": round(usage.seconds, 1), "hub_and_proxy_mib": round(hub_mib / 1024, 1),
-            "peak_mib": {k: round(v, 1) for k, v in usage.peak_mib.items()},
-            "peak_rss_mib": {k: round(v, 1) for k, v in usage.peak_rss_mib.items()},
-            "cpu_seconds": {k: round(v, 1) for k, v in usage.cpu_used.items()},
-            "peak_cores": {k: round(v, 2) for k, v in usage.peak_cores.items()},
-            "idle_after_mib": after, "idle_after_rss_mib": after_rss, "kit_server_mib": kit}
+    return {
+        "learners": len(names),
+        "wall_seconds": round(usage.seconds, 1),
+        "hub_and_proxy_mib": round(hub_mib / 1024, 1),
+        "peak_mib": {k: round(v, 1) for k, v in usage.peak_mib.items()},
+        "peak_rss_mib": {k: round(v, 1) for k, v in usage.peak_rss_mib.items()},
+        "cpu_seconds": {k: round(v, 1) for k, v in usage.cpu_used.items()},
+        "peak_cores": {k: round(v, 2) for k, v in usage.peak_cores.items()},
+        "idle_after_mib": after,
+        "idle_after_rss_mib": after_rss,
+        "kit_server_mib": kit,
+    }
 
 
 def _descendants(pid: int) -> list[int]:

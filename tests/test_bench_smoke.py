@@ -60,8 +60,9 @@ def test_start_restart_and_the_session_counts(bench: tuple[dict[str, Any], str])
                               ("background", ("start", "restart", "stop", "start_cpu", "restart_cpu"))):
             for figure in figures:
                 summary = row[kind][figure]
-                assert all(_number(summary[k]) and summary[k] > 0 for k in ("median_ms", "min_ms", "max_ms", "first_ms")), \
-                    (size, kind, figure)
+                assert all(
+                    _number(summary[k]) and summary[k] > 0 for k in ("median_ms", "min_ms", "max_ms", "first_ms")
+                ), (size, kind, figure)
     assert _number(results["start_uncompiled"]["median_ms"]) and results["start_uncompiled"]["median_ms"] > 0
     assert list(results["live_sessions"]) == [str(s) for s in sizes]
     for row in results["live_sessions"].values():

@@ -94,7 +94,10 @@ def test_binder_scripts_are_executable_bash_with_lf_endings(name: str) -> None:
 
 def test_postbuild_installs_the_jupyterlab_settings_into_the_running_python() -> None:
     text = (BINDER / "postBuild").read_text(encoding="utf-8")
-    assert "python -m tutorial_kit.notebook.jupyter_settings install \"$(python -c 'import sys;print(sys.prefix)')\"" in text
+    assert (
+        "python -m tutorial_kit.notebook.jupyter_settings install \"$(python -c 'import sys;print(sys.prefix)')\""
+        in text
+    )
 
 
 @pytest.mark.parametrize("path", ["binder/postBuild", "binder/start", "binder/requirements.txt", ".ci/run",

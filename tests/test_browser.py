@@ -366,9 +366,14 @@ def test_panels_work_in_jupyterlab(walk: Walk) -> None:
     assert state["errors"] == [], f"cells raised errors: {state['errors']}\n{walk.diagnose()}"
     outputs = page.locator(".jp-OutputArea-output")
     for panel in PANELS:
-        wait_until(f"the {panel} widget", lambda panel=panel: outputs.locator(f".{panel}").count() == 1,
-                   lambda panel=panel: f"{panel}: {page.locator('.' + panel).count()} in the page, texts of the last outputs: "
-                           f"{outputs.all_inner_texts()[-6:]}\n{walk.diagnose()}")
+        wait_until(
+            f"the {panel} widget",
+            lambda panel=panel: outputs.locator(f".{panel}").count() == 1,
+            lambda panel=panel: (
+                f"{panel}: {page.locator('.' + panel).count()} in the page, texts of the last outputs: "
+                f"{outputs.all_inner_texts()[-6:]}\n{walk.diagnose()}"
+            ),
+        )
     broken = outputs.filter(has_text="Error displaying widget")
     assert broken.count() == 0, f"widgets failed to render: {broken.all_inner_texts()}\n{walk.diagnose()}"
 

@@ -64,7 +64,9 @@ def test_session_methods_against_the_server(client: KitClient) -> None:
 def test_account_methods_against_the_server(server: EmulatorServer, client: KitClient) -> None:
     client.create_session()
     client.create_account("bob", "bob-pw-1", description="Bob")
-    assert ("bob", "Bob") in [(a["username"], a["accountDescription"]) for a in client.list_accounts().result["accounts"]]
+    assert ("bob", "Bob") in [
+        (a["username"], a["accountDescription"]) for a in client.list_accounts().result["accounts"]
+    ]
     assert client.describe_accounts("bob").result["accounts"][0]["roleNames"] == []
     with pytest.raises(JsonActionError) as caught:
         client.create_account("BOB", "x")

@@ -112,13 +112,35 @@ def figures_table() -> str:
         return f"{low:g}" if low == high else f"{low:g}–{high:g}"
 
     rows = [
-        ("servers started at once: ready after (s)", f"1: {span(spawn['1'])}; 3: {span(spawn['3'])}; 5: {span(spawn['5'])}"),
-        ("memory while running the lessons, PSS (MiB)", f"alone {span(alone['peak_mib'])}; five at once {span(five['peak_mib'])}"),
-        ("memory while running the lessons, RSS (MiB)", f"alone {span(alone['peak_rss_mib'])}; five at once {span(five['peak_rss_mib'])}"),
-        ("memory when idle after the lessons (MiB)", f"PSS {span(five['idle_after_mib'])}, RSS {span(five['idle_after_rss_mib'])}; the kit's server {span(five['kit_server_mib'])} of it"),
-        ("CPU for the whole course (s)", f"alone {span(alone['cpu_seconds'])}; five at once {span(five['cpu_seconds'])}"),
-        ("most CPU in one second (cores)", f"alone {span(alone['peak_cores'])}; five at once {span(five['peak_cores'])}"),
-        ("every lesson, run cell after cell (s)", f"alone {alone['wall_seconds']:g}; five at once {five['wall_seconds']:g}"),
+        (
+            "servers started at once: ready after (s)",
+            f"1: {span(spawn['1'])}; 3: {span(spawn['3'])}; 5: {span(spawn['5'])}",
+        ),
+        (
+            "memory while running the lessons, PSS (MiB)",
+            f"alone {span(alone['peak_mib'])}; five at once {span(five['peak_mib'])}",
+        ),
+        (
+            "memory while running the lessons, RSS (MiB)",
+            f"alone {span(alone['peak_rss_mib'])}; five at once {span(five['peak_rss_mib'])}",
+        ),
+        (
+            "memory when idle after the lessons (MiB)",
+            f"PSS {span(five['idle_after_mib'])}, RSS {span(five['idle_after_rss_mib'])}; "
+            f"the kit's server {span(five['kit_server_mib'])} of it",
+        ),
+        (
+            "CPU for the whole course (s)",
+            f"alone {span(alone['cpu_seconds'])}; five at once {span(five['cpu_seconds'])}",
+        ),
+        (
+            "most CPU in one second (cores)",
+            f"alone {span(alone['peak_cores'])}; five at once {span(five['peak_cores'])}",
+        ),
+        (
+            "every lesson, run cell after cell (s)",
+            f"alone {alone['wall_seconds']:g}; five at once {five['wall_seconds']:g}",
+        ),
         ("the hub and its proxy, PSS (MiB)", f"{five['hub_and_proxy_mib']:g}"),
     ]
     return "\n".join(["| figure | measured |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)])
@@ -126,6 +148,8 @@ def figures_table() -> str:
 
 def test_the_doc_shows_the_measured_figures() -> None:
     doc = (REPO / "docs" / "jupyterhub.md").read_text(encoding="utf-8")
-    assert figures_table() in doc, "docs/jupyterhub.md's figures table differs from deploy/figures.json:\n" + figures_table()
+    assert figures_table() in doc, (
+        "docs/jupyterhub.md's figures table differs from deploy/figures.json:\n" + figures_table()
+    )
     machine = FIGURES["machine"]
     assert f"{machine['cpus']} cores" in doc and f"{machine['memory_gib']:g} GiB" in doc

@@ -78,7 +78,10 @@ class Probe:
     def send(self, body: Any, *, method: str = "POST", headers: dict[str, str] | None = None) -> dict[str, Any]:
         content = body if isinstance(body, bytes) else (body if isinstance(body, str) else json.dumps(body)).encode()
         answer = json.loads(self.http.request(method, self.url, content=content, headers=headers).content)
-        for message in [answer["errorMessage"], *[w["message"] for w in answer.get("debugInfo", {}).get("warnings", [])]]:
+        for message in [
+            answer["errorMessage"],
+            *[w["message"] for w in answer.get("debugInfo", {}).get("warnings", [])],
+        ]:
             assert len(message.encode("utf-8")) <= MAX_MESSAGE_BYTES, message
         self.answers += 1
         return answer
@@ -162,8 +165,11 @@ def _accounts(p: Probe, admin: str) -> str:
     admin_call("cloneAccount", {})
     admin_call("assignRolesToAccounts", {})
     admin_call("manageService", {})
-    for name, props in (("future", {"enableDatetime": "2999-01-01T00:00:00"}), ("past", {"disableDatetime": "2000-01-01"}),
-                        ("locks", {"lockoutAfterNFailedAttempts": 1})):
+    for name, props in (
+        ("future", {"enableDatetime": "2999-01-01T00:00:00"}),
+        ("past", {"disableDatetime": "2000-01-01"}),
+        ("locks", {"lockoutAfterNFailedAttempts": 1}),
+    ):
         admin_call("createAccount", {"username": name, "password": "pw", **props})
         p.send({"action": "createSession", "params": {"username": name, "password": "pw" if name != "locks" else "no"}})
     p.send({"action": "createSession", "params": {"username": "locks", "password": "pw"}})

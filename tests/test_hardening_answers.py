@@ -105,7 +105,9 @@ def test_request_ids_that_fit_come_back_whole(served: ServeProcess) -> None:
         assert envelope["errorCode"] == 0 and envelope["requestId"] == request_id
         assert envelope["debugInfo"]["request"]["requestId"] == request_id
         assert len(answer) <= max(2 * len(body), 256 * 1024) + 4096
-        compact = ask(served.port, json.dumps({"action": "pingSession", "debug": "none", "requestId": request_id}).encode())
+        compact = ask(
+            served.port, json.dumps({"action": "pingSession", "debug": "none", "requestId": request_id}).encode()
+        )
         assert strict_json(compact[0])["requestId"] == request_id
 
 

@@ -134,7 +134,9 @@ def test_sigkill_in_the_middle_of_permanent_create_sessions_loses_no_acknowledge
                 serve.kill9()
             serve.stop()
         sent = sum(s.sent for s in streams)
-        figures.append(f"round {round_no}: killed after {killed_at * 1000:.0f} ms, {sent} sent, {len(this_round)} acknowledged")
+        figures.append(
+            f"round {round_no}: killed after {killed_at * 1000:.0f} ms, {sent} sent, {len(this_round)} acknowledged"
+        )
         integrity_ok(home)  # the file as the crash left it (SQLite replays its WAL on open)
         stored = stored_sessions(home)
         missing = [token for token, _ in this_round if token not in stored]

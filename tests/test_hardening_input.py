@@ -45,24 +45,63 @@ RIGHT_TYPE: dict[str, set[str]] = {
     "fixed": set(),  # alterSession's username/password/permanentSession: no value is accepted
 }
 SETTINGS_PARAMS = {
-    "description": "string", "defaultApi": "string", "defaultDebug": "string", "defaultDatabaseName": "string",
-    "defaultOwnerName": "string", "defaultBinaryFormat": "string", "defaultVariantFormat": "string",
-    "defaultStringFormat": "string", "defaultFixedLengthCharFormat": "string", "defaultResponseOptions": "object", "idleConnectionTimeoutSeconds": "int", "idleCursorTimeoutSeconds": "int",
+    "description": "string",
+    "defaultApi": "string",
+    "defaultDebug": "string",
+    "defaultDatabaseName": "string",
+    "defaultOwnerName": "string",
+    "defaultBinaryFormat": "string",
+    "defaultVariantFormat": "string",
+    "defaultStringFormat": "string",
+    "defaultFixedLengthCharFormat": "string",
+    "defaultResponseOptions": "object",
+    "idleConnectionTimeoutSeconds": "int",
+    "idleCursorTimeoutSeconds": "int",
 }
 #: action -> (valid params to start from, {param: kind}, params where null means "not given")
 ACTION_TABLE: dict[str, tuple[dict[str, Any], dict[str, str], set[str]]] = {
-    "createSession": ({"username": "ADMIN", "password": "ADMIN"},
-                      {"username": "string", "password": "string", "permanentSession": "bool", **SETTINGS_PARAMS}, set()),
-    "alterSession": ({}, {**SETTINGS_PARAMS, "username": "fixed", "password": "fixed", "permanentSession": "fixed"}, set()),
-    "createAccount": ({"username": "typo-check", "password": "pw"},
-                      {"username": "string", "password": "string", "accountDescription": "string",
-                       "enableDatetime": "date", "disableDatetime": "date", "lockoutAfterNFailedAttempts": "int",
-                       "memoryRule": "string"},
-                      {"username", "password", "accountDescription", "enableDatetime", "disableDatetime",
-                       "lockoutAfterNFailedAttempts", "memoryRule"}),  # FairCom: omitted or null is the default
-    "alterAccount": ({"username": "ADMIN"}, {"password": "string", "username": "string", "accountDescription": "string",
-                                             "disableDatetime": "date", "maxDaysBeforePasswordMustChange": "int"},
-                     {"username", "password", "accountDescription", "disableDatetime", "maxDaysBeforePasswordMustChange"}),
+    "createSession": (
+        {"username": "ADMIN", "password": "ADMIN"},
+        {"username": "string", "password": "string", "permanentSession": "bool", **SETTINGS_PARAMS},
+        set(),
+    ),
+    "alterSession": (
+        {},
+        {**SETTINGS_PARAMS, "username": "fixed", "password": "fixed", "permanentSession": "fixed"},
+        set(),
+    ),
+    "createAccount": (
+        {"username": "typo-check", "password": "pw"},
+        {
+            "username": "string",
+            "password": "string",
+            "accountDescription": "string",
+            "enableDatetime": "date",
+            "disableDatetime": "date",
+            "lockoutAfterNFailedAttempts": "int",
+            "memoryRule": "string",
+        },
+        {
+            "username",
+            "password",
+            "accountDescription",
+            "enableDatetime",
+            "disableDatetime",
+            "lockoutAfterNFailedAttempts",
+            "memoryRule",
+        },
+    ),  # FairCom: omitted or null is the default
+    "alterAccount": (
+        {"username": "ADMIN"},
+        {
+            "password": "string",
+            "username": "string",
+            "accountDescription": "string",
+            "disableDatetime": "date",
+            "maxDaysBeforePasswordMustChange": "int",
+        },
+        {"username", "password", "accountDescription", "disableDatetime", "maxDaysBeforePasswordMustChange"},
+    ),
     "dropAccount": ({"username": "nobody"}, {"username": "string"}, {"username"}),
     "dropAccounts": ({}, {"usernames": "string-list"}, {"usernames"}),
     "listAccounts": ({}, {"partialNames": "string-list"}, {"partialNames"}),
@@ -182,9 +221,15 @@ def test_the_sessions_used_by_the_wrong_type_table_are_unchanged(ask: Ask, alter
     session = ask({"action": "describeSessions", "authToken": altered, "debug": "none",
                    "params": {"authTokens": [altered]}})["result"]["sessions"][0]
     assert session["description"] == "" and session["idleConnectionTimeoutSeconds"] == 3600
-    assert session["defaultResponseOptions"] == {"binaryFormat": "hex", "variantFormat": "json", "dataFormat": "objects",
-                                                 "numberFormat": "number", "stringFormat": "json",
-                                                 "fixedLengthCharFormat": "sql", "includeBookmarks": False}
+    assert session["defaultResponseOptions"] == {
+        "binaryFormat": "hex",
+        "variantFormat": "json",
+        "dataFormat": "objects",
+        "numberFormat": "number",
+        "stringFormat": "json",
+        "fixedLengthCharFormat": "sql",
+        "includeBookmarks": False,
+    }
     accounts = ask({"action": "listAccounts", "authToken": altered, "debug": "none"})["result"]["accounts"]
     assert [a["username"] for a in accounts] == ["ADMIN"]
 
@@ -241,10 +286,25 @@ def test_every_action_that_needs_a_token_without_one_is_12025(ask: Ask, action: 
 @pytest.mark.parametrize(
     ("action", "params", "prop", "limit"),
     [
-        ("createSession", {"username": "ADMIN", "password": "ADMIN", "description": "é" * 32_751}, "description", 65_500),
+        (
+            "createSession",
+            {"username": "ADMIN", "password": "ADMIN", "description": "é" * 32_751},
+            "description",
+            65_500,
+        ),
         ("createSession", {"username": "u" * 65_501, "password": "x"}, "username", 65_500),
-        ("createSession", {"username": "ADMIN", "password": "ADMIN", "defaultDatabaseName": "d" * 65}, "defaultDatabaseName", 64),
-        ("createSession", {"username": "ADMIN", "password": "ADMIN", "defaultOwnerName": "🔑" * 17}, "defaultOwnerName", 64),
+        (
+            "createSession",
+            {"username": "ADMIN", "password": "ADMIN", "defaultDatabaseName": "d" * 65},
+            "defaultDatabaseName",
+            64,
+        ),
+        (
+            "createSession",
+            {"username": "ADMIN", "password": "ADMIN", "defaultOwnerName": "🔑" * 17},
+            "defaultOwnerName",
+            64,
+        ),
         ("alterSession", {"description": "x" * 65_501}, "description", 65_500),
         ("alterSession", {"defaultDatabaseName": "d" * 65}, "defaultDatabaseName", 64),
         ("alterSession", {"defaultOwnerName": "o" * 65}, "defaultOwnerName", 64),
@@ -326,7 +386,8 @@ def test_numbers_written_as_floats_or_booleans_are_not_integers(ask: Ask, altere
 
 
 def test_minus_zero_is_the_integer_zero(ask: Ask) -> None:
-    body = '{"action": "createSession", "debug": "none", "params": {"username": "ADMIN", "password": "ADMIN", "idleCursorTimeoutSeconds": -0}}'
+    body = ('{"action": "createSession", "debug": "none", '
+            '"params": {"username": "ADMIN", "password": "ADMIN", "idleCursorTimeoutSeconds": -0}}')
     answer = ask(body)
     assert answer["errorCode"] == 0 and answer["result"]["idleCursorTimeoutSeconds"] == 0
     ask({"action": "deleteSession", "authToken": answer["authToken"]})
@@ -340,7 +401,9 @@ def test_minus_zero_is_the_integer_zero(ask: Ask) -> None:
      for value in (10**30, -1, 2**31, 0)
      if (prop, value) != ("idleConnectionTimeoutSeconds", 0)],  # 0 is allowed there: never expires
 )
-def test_huge_numbers_in_services_json_stop_the_start_naming_the_property(tmp_path: Path, prop: str, value: int) -> None:
+def test_huge_numbers_in_services_json_stop_the_start_naming_the_property(
+    tmp_path: Path, prop: str, value: int
+) -> None:
     path = write_services(tmp_path, **{prop: value})
     with pytest.raises(ConfigFileError) as info:
         load_config(path)
@@ -401,7 +464,9 @@ def test_unicode_usernames_and_passwords_round_trip(ask: Ask, admin: str, userna
             session = _login(ask, typed, password)
             assert session["result"]["username"] == username  # the canonical name, as created
             ask({"action": "deleteSession", "authToken": session["authToken"]})
-        wrong = ask({"action": "createSession", "params": {"username": username, "password": password.replace("\u0000", "")}})
+        wrong = ask(
+            {"action": "createSession", "params": {"username": username, "password": password.replace("\u0000", "")}}
+        )
         assert wrong["errorCode"] == 12033  # the NUL inside the password counts
         accounts = ask({"action": "listAccounts", "authToken": admin, "debug": "none"})["result"]["accounts"]
         assert (username, UNICODE_TEXTS["rtl"]) in [(a["username"], a["accountDescription"]) for a in accounts]
@@ -499,7 +564,8 @@ def test_repeated_keys_inside_settings_objects(ask: Ask) -> None:
 
 
 def test_a_repeated_password_uses_the_last_and_echoes_neither(ask: Ask) -> None:
-    body = '{"action": "createSession", "debug": "max", "params": {"username": "ADMIN", "password": "Wrong-1st-9q", "password": "ADMIN"}}'
+    body = ('{"action": "createSession", "debug": "max", '
+            '"params": {"username": "ADMIN", "password": "Wrong-1st-9q", "password": "ADMIN"}}')
     answer = ask(body)
     assert answer["errorCode"] == 0, answer
     assert "Wrong-1st-9q" not in json.dumps(answer)
@@ -507,7 +573,8 @@ def test_a_repeated_password_uses_the_last_and_echoes_neither(ask: Ask) -> None:
     assert any('"password"' in m for m in _duplicate_warnings(answer))
     ask({"action": "deleteSession", "authToken": answer["authToken"]})
     # and the other way round: the right password first, a wrong one last, is a wrong login
-    body = '{"action": "createSession", "debug": "none", "params": {"username": "ADMIN", "password": "ADMIN", "password": "nope"}}'
+    body = ('{"action": "createSession", "debug": "none", '
+            '"params": {"username": "ADMIN", "password": "ADMIN", "password": "nope"}}')
     assert ask(body)["errorCode"] == 12033
 
 

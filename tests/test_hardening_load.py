@@ -60,7 +60,9 @@ class LoadClient(threading.Thread):
                     self.kinds[kind] += 1
                     if status != 200 or answer["errorCode"] != 0 or "result" not in answer:
                         self.errors.append((kind, status, answer))
-                    elif kind == "describe-own" and [s["authToken"] for s in answer["result"]["sessions"]] != [self.key]:
+                    elif kind == "describe-own" and [s["authToken"] for s in answer["result"]["sessions"]] != [
+                        self.key
+                    ]:
                         self.errors.append((kind, "wrong sessions", answer))
         except Exception as exc:  # noqa: BLE001 - any failure is an error of the load run
             self.errors.append(("exception", repr(exc)))
@@ -135,7 +137,9 @@ def test_twenty_keep_alive_clients_and_login_storms(tmp_path: Path, record_prope
                                 "params": {"usernameFilter": ["storm"]}})[1]
         assert len(listed["result"]["sessions"]) == LIMIT  # exactly the limit, not one more
         live = {s["authToken"] for s in listed["result"]["sessions"]}
-        assert live == {a["authToken"] for a in [*winners, *second] if a["errorCode"] == 0} - {a["authToken"] for a in freed}
+        assert live == {a["authToken"] for a in [*winners, *second] if a["errorCode"] == 0} - {
+            a["authToken"] for a in freed
+        }
     finally:
         code, err = serve.stop()
     assert code == 0 and "Traceback" not in err, err

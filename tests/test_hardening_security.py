@@ -95,7 +95,9 @@ def test_new_token_draws_each_of_its_64_characters_from_secrets(monkeypatch: pyt
     assert "random." not in source and "time" not in source and "counter" not in source
 
 
-def test_create_session_gets_its_token_from_new_token(own_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_session_gets_its_token_from_new_token(
+    own_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     issued: list[str] = []
     real = backend.new_token
 
@@ -277,7 +279,9 @@ def test_data_and_state_files_are_owner_only_even_with_a_permissive_umask(tmp_pa
 # --- logs -------------------------------------------------------------------------------------------
 
 
-def test_debug_logs_never_hold_a_password_or_a_whole_token(own_server: EmulatorServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_debug_logs_never_hold_a_password_or_a_whole_token(
+    own_server: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     admin_pw, bob_pw, wrong_pw = "Adm1n-Secret-Qx7", "B0b-Secret-Wv3", "Wr0ng-Secret-Ty5"
     tokens: list[str] = []
@@ -296,7 +300,9 @@ def test_debug_logs_never_hold_a_password_or_a_whole_token(own_server: EmulatorS
                      "params": {"username": "bob", "password": bob_pw}})["errorCode"] == 0
         key = call({"action": "createSession", "debug": "max",
                     "params": {"username": "bob", "password": bob_pw, "permanentSession": True}})["authToken"]
-        assert call({"action": "createSession", "params": {"username": "bob", "password": wrong_pw}})["errorCode"] == 12033
+        assert (
+            call({"action": "createSession", "params": {"username": "bob", "password": wrong_pw}})["errorCode"] == 12033
+        )
         for body in (
             {"action": "pingSession", "authToken": key},
             {"action": "describeSessions", "authToken": key, "params": {"authTokens": [key, admin]}},
@@ -307,7 +313,9 @@ def test_debug_logs_never_hold_a_password_or_a_whole_token(own_server: EmulatorS
             {"action": "createSession", "params": {"username": "bob", "password": bob_pw, "bogus": True}},
         ):
             call(body)
-        call(('{"action": "createSession", "params": {"username": "bob", "password": "%s"' % bob_pw).encode())  # broken JSON
+        call(
+            ('{"action": "createSession", "params": {"username": "bob", "password": "%s"' % bob_pw).encode()
+        )  # broken JSON
         client.get(own_server.url, params={"note": "a GET is 405"})
         call({"action": "deleteSession", "authToken": key})
         call({"action": "deleteSession", "authToken": key})  # deleted twice: a warning, not an error
@@ -331,8 +339,10 @@ def test_the_throttle_blocks_one_address_not_the_other_and_ignores_forwarding_he
         own_server: EmulatorServer, other_address: str) -> None:
     wrong = {"action": "createSession", "params": {"username": "ADMIN", "password": "guess"}}
     right = {"action": "createSession", "debug": "none", "params": {"username": "ADMIN", "password": "ADMIN"}}
-    with httpx.Client(timeout=30, trust_env=False) as here, \
-            httpx.Client(timeout=30, trust_env=False, transport=httpx.HTTPTransport(local_address=other_address)) as there:
+    with (
+        httpx.Client(timeout=30, trust_env=False) as here,
+        httpx.Client(timeout=30, trust_env=False, transport=httpx.HTTPTransport(local_address=other_address)) as there,
+    ):
         for _ in range(5):
             assert ask(own_server, wrong, here)["errorCode"] == 12033
         blocked = ask(own_server, right, here)
@@ -352,7 +362,9 @@ def test_the_throttle_blocks_one_address_not_the_other_and_ignores_forwarding_he
         assert ask(own_server, right, there)["errorCode"] == 0  # a success clears its count
         # 60 seconds later (moved on the server's clock) the first address may log in again
         throttle = own_server.core.backend.throttle  # type: ignore[union-attr]
-        own_server.call_in_loop(setattr, throttle, "clock", lambda: time.time() + choice("login_throttle_block_seconds") + 1)
+        own_server.call_in_loop(
+            setattr, throttle, "clock", lambda: time.time() + choice("login_throttle_block_seconds") + 1
+        )
         assert ask(own_server, right, here)["errorCode"] == 0
 
 

@@ -65,8 +65,9 @@ def ping_quickly(port: int, count: int = 5) -> float:
     "partial",
     [
         b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n" + PING,  # 100 promised, fewer sent
-        b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000000\r\n\r\n" + b"x" * 70_000,  # over the size limit
-        b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"action\":",  # half a chunk
+        b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000000\r\n\r\n"
+        + b"x" * 70_000,  # over the size limit
+        b'POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"action":',  # half a chunk
         b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Len",  # half the headers
         b"POST /api HT",  # half the request line
     ],

@@ -53,7 +53,9 @@ def test_a_password_never_appears_and_the_shell_leaves_the_json_alone(server: Em
     assert "s3cret" not in snippets.curl() and "s3cret" not in snippets.httpx()
     assert '"$PASSWORD"' in snippets.curl() and '"password": password' in snippets.httpx()
     # what bash hands to curl: the here-document, with $PASSWORD expanded and nothing else
-    as_cat = snippets.curl().replace(f"curl -s {server.url} -H 'Content-Type: application/json' --data-binary @-", "cat")
+    as_cat = snippets.curl().replace(
+        f"curl -s {server.url} -H 'Content-Type: application/json' --data-binary @-", "cat"
+    )
     shown = subprocess.run(["bash", "-c", as_cat], capture_output=True, text=True, env={"PASSWORD": "pw"},
                            timeout=30, check=True).stdout
     body = json.loads(shown)

@@ -93,7 +93,14 @@ def test_three_learners_start_at_once_each_as_their_own_user(running: Running) -
 
 def test_an_nbgitpuller_link_opens_lesson_1_in_each_learners_server(running: Running) -> None:
     async def follow_all() -> list[dict]:
-        return list(await asyncio.gather(*(open_link(client, running.site, running.hub.url, running.hub.password) for client in running.clients.values())))
+        return list(
+            await asyncio.gather(
+                *(
+                    open_link(client, running.site, running.hub.url, running.hub.password)
+                    for client in running.clients.values()
+                )
+            )
+        )
 
     for name, seen in zip(running.clients, running.run(follow_all()), strict=True):
         assert seen["landed"] == f"/user/{name}/git-pull", (name, seen)  # the hub sent them to their own server

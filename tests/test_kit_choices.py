@@ -76,7 +76,9 @@ def test_a_new_password_ending_the_other_sessions_follows_the_table(
 
 def test_account_rows_read_at_each_request_follow_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with EmulatorServer(tmp_path, port=0) as srv:
-        admin = _post(srv.url, {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})["authToken"]
+        admin = _post(srv.url, {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[
+            "authToken"
+        ]
         _post(srv.url, {"action": "createAccount", "authToken": admin, "params": {"username": "bob", "password": "pw"}})
         bob = _post(srv.url, {"action": "createSession", "params": {"username": "bob", "password": "pw"}})["authToken"]
         assert _post(srv.url, {"action": "listAccounts", "authToken": bob})["errorCode"] == 12030
@@ -96,7 +98,9 @@ def test_what_the_administrator_sees_of_other_accounts_sessions_follows_the_tabl
 ) -> None:
     monkeypatch.setitem(KIT_CHOICES, "admin_sees_every_session", Choice(sees_all, "test"))
     with EmulatorServer(tmp_path, port=0) as srv:
-        admin = _post(srv.url, {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})["authToken"]
+        admin = _post(srv.url, {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[
+            "authToken"
+        ]
         _post(srv.url, {"action": "createAccount", "authToken": admin, "params": {"username": "bob", "password": "pw"}})
         bob = _post(srv.url, {"action": "createSession", "params": {"username": "bob", "password": "pw"}})["authToken"]
         every = _post(srv.url, {"action": "describeSessions", "authToken": admin})["result"]["sessions"]
@@ -153,7 +157,8 @@ def test_the_server_answers_with_flipped_error_rows(tmp_path: Path, monkeypatch:
         foreign = httpx.post(srv.url, json={"action": "pingSession"}, headers={"Origin": "https://example.com"})
         assert (foreign.status_code, foreign.json()["errorCode"]) == (403, codes["FOREIGN_REQUEST"])
     # Not reached by a request here: OTHER_USER (another OS user's process), SESSION_LIMIT and
-    # LOGIN_QUEUE_FULL (limits; tests/test_hardening_logins.py and the session-limit tests), INTERNAL, DATABASE_BUSY, DATABASE_FAILED (faults);
+    # LOGIN_QUEUE_FULL (limits; tests/test_hardening_logins.py and the session-limit tests),
+    # INTERNAL, DATABASE_BUSY, DATABASE_FAILED (faults);
     # they read ErrorCode at the raise like every row (test_every_error_row_is_read_at_call_time).
 
 

@@ -57,7 +57,11 @@ def test_a_second_serve_on_the_same_home_exits_3_naming_the_first(tmp_path: Path
         assert first.stop()[0] == 0
     assert not home_in_use(tmp_path) and not (tmp_path / "run" / "server.json").exists()
     stopped = read_stopped(tmp_path)
-    assert stopped is not None and (stopped["reason"], stopped["pid"], stopped["url"]) == ("signal", first.proc.pid, url)
+    assert stopped is not None and (stopped["reason"], stopped["pid"], stopped["url"]) == (
+        "signal",
+        first.proc.pid,
+        url,
+    )
 
 
 def test_emulator_server_takes_the_same_lock(tmp_path: Path) -> None:

@@ -102,8 +102,17 @@ def test_faircoms_account_shapes() -> None:
     assert '"accountDescription"' in by_code(renamed, "account-property").message
     assert '"usernames"' in by_code(lint_request({"action": "dropAccounts", "authToken": token,
                                                   "params": {"username": "a"}}), "account-property").message
-    assert lint_request({"api": "", "action": "createAccount", "authToken": token,
-                         "params": {"username": "a", "accountDescription": "d", "lockoutAfterNFailedAttempts": 3}}) == []
+    assert (
+        lint_request(
+            {
+                "api": "",
+                "action": "createAccount",
+                "authToken": token,
+                "params": {"username": "a", "accountDescription": "d", "lockoutAfterNFailedAttempts": 3},
+            }
+        )
+        == []
+    )
     numbers = lint_request({"action": "createAccount", "authToken": token,
                             "params": {"username": "a", "lockoutAfterNFailedAttempts": "3"}})
     assert "takes the string with a warning" in by_code(numbers, "string-number").message

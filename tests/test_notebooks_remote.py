@@ -53,4 +53,6 @@ def test_lesson_runs_against_a_shared_server(path: Path, shared_server: str, tmp
     assert not (tmp_path / "must-not-be-used").exists(), "remote mode starts no local server"
     restarts = [c for c in nb.cells if c.cell_type == "code" and c.source.strip().endswith("lesson.restart()")]
     for cell in restarts:
-        assert "restart the FairCom server" in json.dumps(cell.outputs), "the trainer-only restart is explained, not done"
+        assert "restart the FairCom server" in json.dumps(cell.outputs), (
+            "the trainer-only restart is explained, not done"
+        )

@@ -143,7 +143,9 @@ def test_a_marker_names_only_a_row_of_the_kit_choices_or_a_page_of_the_sources_t
 
 @pytest.mark.parametrize("info", LESSONS, ids=lambda i: i.filename)
 def test_every_step_a_name_comes_from_is_a_heading_of_the_lesson(info) -> None:
-    headings = {line[3:].strip() for line in _markdown(NOTEBOOKS / info.filename).splitlines() if line.startswith("## ")}
+    headings = {
+        line[3:].strip() for line in _markdown(NOTEBOOKS / info.filename).splitlines() if line.startswith("## ")
+    }
     for name, step in info.steps.items():
         assert step in headings, f"{info.filename}: {name} is said to come from {step!r}, which is no heading"
     code = "\n".join(_source(c) for c in _cells(NOTEBOOKS / info.filename) if c["cell_type"] == "code")

@@ -27,7 +27,9 @@ NOBODY = 65534
 WS_UPGRADE = ("GET /api HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="playing another user's program needs root (setuid)")
-linux_only = pytest.mark.skipif(not PeerCheck.available(), reason="the owner of a connection can be found on Linux only")
+linux_only = pytest.mark.skipif(
+    not PeerCheck.available(), reason="the owner of a connection can be found on Linux only"
+)
 
 
 def _post_request(body: dict) -> bytes:
@@ -43,7 +45,11 @@ def _exchange(port: int, request: bytes, host: str = "127.0.0.1") -> bytes:
         while True:
             head, sep, body = answer.partition(b"\r\n\r\n")
             if sep:
-                lengths = [line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+                lengths = [
+                    line.split(b":", 1)[1]
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ]
                 if len(body) >= (int(lengths[0]) if lengths else 0):
                     return answer
             chunk = sock.recv(65536)

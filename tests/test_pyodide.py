@@ -1,7 +1,8 @@
 """The server's and the helper's tests inside Pyodide, in node: the browser's Python, without a browser.
 
 Pyodide and the kit's wheel come from the built JupyterLite site (``build/lite/``, built once and
-reused: see :func:`tutorial_kit.lite.serve.site`), pytest and hypothesis from ``tutorial_kit/lite/inputs/test-wheels.txt``.
+reused: see :func:`tutorial_kit.lite.serve.site`), pytest and hypothesis from
+``tutorial_kit/lite/inputs/test-wheels.txt``.
 ``tests/pyodide/runner.py`` names the test files and the few CPython-only facts skipped there.
 Needs node (Debian's nodejs; ``.ci/run`` installs it); without it the test is skipped and says why.
 """

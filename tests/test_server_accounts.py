@@ -73,9 +73,19 @@ def test_faircoms_maximal_create_account_stores_and_returns_every_property(
     account = _describe(post, server, admin, "newaccount2")
     expected = {k: v for k, v in params.items() if k != "password"}
     assert {k: account[k] for k in expected} == expected
-    assert list(account) == ["username", "accountDescription", "enableDatetime", "disableDatetime",
-                             "lockoutAfterNFailedAttempts", "maxDaysBeforePasswordMustChange",
-                             "maxMinutesBeforeNextLogin", "memoryLimit", "memoryRule", "roleNames", "lastPasswordChange"]
+    assert list(account) == [
+        "username",
+        "accountDescription",
+        "enableDatetime",
+        "disableDatetime",
+        "lockoutAfterNFailedAttempts",
+        "maxDaysBeforePasswordMustChange",
+        "maxMinutesBeforeNextLogin",
+        "memoryLimit",
+        "memoryRule",
+        "roleNames",
+        "lastPasswordChange",
+    ]
     login(server, "NewAccount2", "CorrectHorseBatteryStaple")
 
 
@@ -126,9 +136,18 @@ def test_enable_and_disable_datetimes_are_enforced_at_login(
     wrong = post(fixed, {"action": "createSession", "params": {"username": "gone", "password": "nope"}})[1]
     err(wrong, 12033, "username or password is wrong")
     # "" removes the limit (FairCom's alterAccount page); null leaves it as it is
-    ok(post(fixed, {"action": "alterAccount", "authToken": admin, "params": {"username": "gone", "disableDatetime": None}})[1])
+    ok(
+        post(
+            fixed,
+            {"action": "alterAccount", "authToken": admin, "params": {"username": "gone", "disableDatetime": None}},
+        )[1]
+    )
     err(attempt("gone"), 12033)
-    ok(post(fixed, {"action": "alterAccount", "authToken": admin, "params": {"username": "gone", "disableDatetime": ""}})[1])
+    ok(
+        post(
+            fixed, {"action": "alterAccount", "authToken": admin, "params": {"username": "gone", "disableDatetime": ""}}
+        )[1]
+    )
     ok(attempt("gone"))
     assert "disableDatetime" not in _describe(post, fixed, admin, "gone")
 
@@ -148,7 +167,11 @@ def test_lockout_after_n_failed_attempts_locks_the_account(
     err(post(server, right)[1], 12033, "locked", "10 minute")  # the right password is refused too
     assert _describe(post, server, admin, "carol")["lockoutWaitMinutes"] == 10
     # the administrator's change of the account ends the lockout
-    ok(post(server, {"action": "alterAccount", "authToken": admin, "params": {"username": "carol", "password": "new"}})[1])
+    ok(
+        post(
+            server, {"action": "alterAccount", "authToken": admin, "params": {"username": "carol", "password": "new"}}
+        )[1]
+    )
     login(server, "carol", "new")
 
 
@@ -175,15 +198,27 @@ def test_a_new_password_ends_the_accounts_other_sessions_api_keys_too(
         enable_permanent: Callable[..., EmulatorServer]) -> None:
     server = enable_permanent(home, server)
     admin = login(server)
-    ok(post(server, {"action": "createAccount", "authToken": admin, "params": {"username": "alice", "password": "pw1"}})[1])
+    ok(
+        post(
+            server, {"action": "createAccount", "authToken": admin, "params": {"username": "alice", "password": "pw1"}}
+        )[1]
+    )
     first, second = login(server, "alice", "pw1"), login(server, "alice", "pw1")
     key = login(server, "alice", "pw1", permanentSession=True)
-    ok(post(server, {"action": "alterAccount", "authToken": first, "params": {"username": "alice", "password": "pw2"}})[1])
+    ok(
+        post(
+            server, {"action": "alterAccount", "authToken": first, "params": {"username": "alice", "password": "pw2"}}
+        )[1]
+    )
     ok(post(server, {"action": "pingSession", "authToken": first})[1])  # the session that changed it goes on
     for gone in (second, key):
         err(post(server, {"action": "pingSession", "authToken": gone})[1], 12031)
     # an administrator's reset ends every session of the account, not the administrator's own
-    ok(post(server, {"action": "alterAccount", "authToken": admin, "params": {"username": "alice", "password": "pw3"}})[1])
+    ok(
+        post(
+            server, {"action": "alterAccount", "authToken": admin, "params": {"username": "alice", "password": "pw3"}}
+        )[1]
+    )
     err(post(server, {"action": "pingSession", "authToken": first})[1], 12031)
     ok(post(server, {"action": "pingSession", "authToken": admin})[1])
     # the API key is gone from disk too: it stays gone after a restart
@@ -273,8 +308,10 @@ def test_an_older_home_keeps_working(tmp_path: Path, post: Post, login: Callable
     conn.execute("INSERT INTO _migrations VALUES (?)", (name,))
     conn.execute("INSERT INTO accounts VALUES ('ADMIN', 'ADMIN', ?, 'administrator', 1)", (hash_password("ADMIN"),))
     conn.execute("INSERT INTO accounts VALUES ('BOB', 'bob', ?, 'a learner', 0)", (hash_password("pw"),))
-    conn.execute("INSERT INTO permanent_sessions VALUES ('K' || hex(randomblob(31)), 1, 'BOB', ?, 1.0, 2.0, '127.0.0.1')",
-                 (json.dumps({"description": "old key", "defaultResponseOptions": {"numberFormat": "string"}}),))
+    conn.execute(
+        "INSERT INTO permanent_sessions VALUES ('K' || hex(randomblob(31)), 1, 'BOB', ?, 1.0, 2.0, '127.0.0.1')",
+        (json.dumps({"description": "old key", "defaultResponseOptions": {"numberFormat": "string"}}),),
+    )
     conn.commit()
     key = conn.execute("SELECT token FROM permanent_sessions").fetchone()[0]
     conn.close()
@@ -289,6 +326,10 @@ def test_an_older_home_keeps_working(tmp_path: Path, post: Post, login: Callable
         assert session["description"] == "old key" and session["defaultStringFormat"] == "json"
         assert session["defaultResponseOptions"]["numberFormat"] == "string"
         assert session["defaultResponseOptions"]["includeBookmarks"] is False
-        ok(post(srv, {"action": "alterAccount", "authToken": admin, "params": {"username": "bob", "password": "pw2"}})[1])
+        ok(
+            post(srv, {"action": "alterAccount", "authToken": admin, "params": {"username": "bob", "password": "pw2"}})[
+                1
+            ]
+        )
         assert "lastPasswordChange" in ok(post(srv, {"action": "describeAccounts", "authToken": admin,
                                                      "params": {"usernames": ["bob"]}})[1])["result"]["accounts"][0]

@@ -51,7 +51,11 @@ def fire(url: str, bodies: list[dict[str, Any]], local_address: str | None = Non
 
 
 def create(username: str = "ADMIN", password: str = "ADMIN", **params: Any) -> dict[str, Any]:
-    return {"action": "createSession", "debug": "none", "params": {"username": username, "password": password, **params}}
+    return {
+        "action": "createSession",
+        "debug": "none",
+        "params": {"username": username, "password": password, **params},
+    }
 
 
 @pytest.mark.parametrize(
@@ -105,7 +109,9 @@ def test_simultaneous_create_account_with_one_name(server: EmulatorServer) -> No
 
 def test_requests_are_answered_while_logins_hash(server: EmulatorServer) -> None:
     """Pings sent together with slow logins all get answers (hashing is off the event loop)."""
-    bodies = [create() for _ in range(6)] + [{"action": "pingSession", "requestId": n, "debug": "none"} for n in range(30)]
+    bodies = [create() for _ in range(6)] + [
+        {"action": "pingSession", "requestId": n, "debug": "none"} for n in range(30)
+    ]
     answers = fire(server.url, bodies)
     assert all(a["errorCode"] == 0 for a in answers)
     assert [a["requestId"] for a in answers[6:]] == list(range(30))

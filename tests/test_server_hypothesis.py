@@ -24,15 +24,39 @@ from tutorial_kit.server import EmulatorServer, services_path
 ORDER = ["authToken", "result", "requestId", "debugInfo", "errorCode", "errorMessage"]
 ENVELOPE_KEYS = ["api", "action", "params", "authToken", "requestId", "apiVersion", "debug", "responseOptions"]
 ACTION_PARAMS: dict[str, list[str]] = {
-    "createSession": ["username", "password", "permanentSession", "description", "defaultApi", "defaultDebug",
-                      "defaultDatabaseName", "defaultOwnerName", "defaultBinaryFormat", "defaultVariantFormat",
-                      "defaultResponseOptions", "idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds"],
+    "createSession": [
+        "username",
+        "password",
+        "permanentSession",
+        "description",
+        "defaultApi",
+        "defaultDebug",
+        "defaultDatabaseName",
+        "defaultOwnerName",
+        "defaultBinaryFormat",
+        "defaultVariantFormat",
+        "defaultResponseOptions",
+        "idleConnectionTimeoutSeconds",
+        "idleCursorTimeoutSeconds",
+    ],
     "describeSessions": ["authTokens"],
     "listSessions": ["usernameFilter"],
     "pingSession": [],
-    "alterSession": ["description", "defaultApi", "defaultDebug", "defaultDatabaseName", "defaultOwnerName",
-                     "defaultBinaryFormat", "defaultVariantFormat", "defaultResponseOptions",
-                     "idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds", "username", "password", "permanentSession"],
+    "alterSession": [
+        "description",
+        "defaultApi",
+        "defaultDebug",
+        "defaultDatabaseName",
+        "defaultOwnerName",
+        "defaultBinaryFormat",
+        "defaultVariantFormat",
+        "defaultResponseOptions",
+        "idleConnectionTimeoutSeconds",
+        "idleCursorTimeoutSeconds",
+        "username",
+        "password",
+        "permanentSession",
+    ],
     "deleteSession": [],
     "listServices": [],
     "createAccount": ["username", "password", "description"],
@@ -46,8 +70,32 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 
 lone_surrogates = st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff"])
 texts = st.text(alphabet=st.one_of(st.characters(), lone_surrogates), max_size=24)
-plausible = st.sampled_from(["ADMIN", "admin", "\ud800", "a\udfffb", "true", "false", "none", "max", "min", "maxOnError", "hub", "db",
-                             "objects", "hex", "1.0", "", " ", "NaN", "Infinity", "null", "x" * 70, "é" * 40])
+plausible = st.sampled_from(
+    [
+        "ADMIN",
+        "admin",
+        "\ud800",
+        "a\udfffb",
+        "true",
+        "false",
+        "none",
+        "max",
+        "min",
+        "maxOnError",
+        "hub",
+        "db",
+        "objects",
+        "hex",
+        "1.0",
+        "",
+        " ",
+        "NaN",
+        "Infinity",
+        "null",
+        "x" * 70,
+        "é" * 40,
+    ]
+)
 json_scalars = st.one_of(
     st.none(), st.booleans(), plausible, texts,
     st.integers(min_value=-(2**64), max_value=2**64), st.integers(min_value=-(10**300), max_value=10**300),
@@ -56,7 +104,9 @@ json_scalars = st.one_of(
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.one_of(plausible, texts), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.one_of(plausible, texts), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 #: JSON text fragments that a strict parser must handle or refuse cleanly
@@ -158,7 +208,10 @@ def action_requests(draw: st.DrawFn, token: str) -> dict[str, Any]:
     params.update(draw(st.dictionaries(st.one_of(plausible, texts), json_values, max_size=2)))
     if draw(st.integers(0, 9)) == 0:
         params = draw(json_values)  # params itself of any type
-    request: dict[str, Any] = {"action": draw(st.sampled_from([action, action.lower(), action.upper()])), "params": params}
+    request: dict[str, Any] = {
+        "action": draw(st.sampled_from([action, action.lower(), action.upper()])),
+        "params": params,
+    }
     if action == "deleteSession":
         tokens = ["", "x" * 64, "\ud800"]
     else:
@@ -198,7 +251,9 @@ STRING_PARAMS: list[tuple[str, str, dict[str, Any]]] = [
 
 @SETTINGS
 @given(case=st.sampled_from(STRING_PARAMS), value=st.one_of(texts, plausible), debug=st.sampled_from(["none", "max"]))
-def test_any_text_in_every_string_param(fuzz: Any, case: tuple[str, str, dict[str, Any]], value: str, debug: str) -> None:
+def test_any_text_in_every_string_param(
+    fuzz: Any, case: tuple[str, str, dict[str, Any]], value: str, debug: str
+) -> None:
     action, name, params = case
     params = {**params, name: [value] if name in ("authTokens", "usernameFilter") else value}
     request = {"action": action, "authToken": fuzz[2], "params": params, "debug": debug}
@@ -206,7 +261,9 @@ def test_any_text_in_every_string_param(fuzz: Any, case: tuple[str, str, dict[st
 
 
 @SETTINGS
-@given(pieces=st.lists(nasty, min_size=1, max_size=3), slot=st.integers(0, 3), path=st.sampled_from(["/api", "/api/admin"]))
+@given(
+    pieces=st.lists(nasty, min_size=1, max_size=3), slot=st.integers(0, 3), path=st.sampled_from(["/api", "/api/admin"])
+)
 def test_nasty_json_text_in_every_position(fuzz: Any, pieces: list[str], slot: int, path: str) -> None:
     filler = list(pieces) + ['"x"'] * 3
     templates = [

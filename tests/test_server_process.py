@@ -154,7 +154,9 @@ def test_kill_9_right_after_the_answers_loses_no_acknowledged_session(home: Path
     serve = start(processes, home, "--port", "0")
     url = serve.wait_ready()
     admin = login(url)
-    described = ask(url, {"action": "describeSessions", "authToken": admin, "params": {"authTokens": tokens}, "debug": "none"})
+    described = ask(
+        url, {"action": "describeSessions", "authToken": admin, "params": {"authTokens": tokens}, "debug": "none"}
+    )
     found = described["result"]["sessions"]
     assert [s["authToken"] for s in found] == tokens
     assert all(s["permanentSession"] for s in found)

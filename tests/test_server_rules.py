@@ -153,7 +153,9 @@ def test_first_start_writes_the_seed_defaults_without_the_flag(tmp_path: Path) -
     assert list(written["jsonActionApiDefaults"]) == list(expected)
     assert FLAG not in written["jsonActionApiDefaults"] and SEED_DEFAULTS == expected
     assert written["apiRoot"] == "./api"
-    assert [(item["serviceName"], item["port"], item["protocol"], item["enabled"]) for item in written["listeners"]] == [
+    assert [
+        (item["serviceName"], item["port"], item["protocol"], item["enabled"]) for item in written["listeners"]
+    ] == [
         ("http8080", 8080, "http", True),
         ("https8443", 8443, "https", False),
     ]
@@ -187,11 +189,23 @@ def test_the_seed_snippet_in_a_file_points_at_the_missing_colon(tmp_path: Path) 
     [
         (_with_defaults(maxJsonApiSessions="five"), "jsonActionApiDefaults.maxJsonApiSessions", "integer"),
         (_with_defaults(maxJsonApiSessions=0), "jsonActionApiDefaults.maxJsonApiSessions", "from 1"),
-        (_with_defaults(idleConnectionTimeoutSeconds=True), "jsonActionApiDefaults.idleConnectionTimeoutSeconds", "integer"),
-        (_with_defaults(enablePermanentJsonApiSessions="yes"), "jsonActionApiDefaults.enablePermanentJsonApiSessions", "no quotes"),
+        (
+            _with_defaults(idleConnectionTimeoutSeconds=True),
+            "jsonActionApiDefaults.idleConnectionTimeoutSeconds",
+            "integer",
+        ),
+        (
+            _with_defaults(enablePermanentJsonApiSessions="yes"),
+            "jsonActionApiDefaults.enablePermanentJsonApiSessions",
+            "no quotes",
+        ),
         (_with_defaults(defaultApi="sql"), "jsonActionApiDefaults.defaultApi", '"admin"'),
         (_with_defaults(defaultDatabaseName=""), "jsonActionApiDefaults.defaultDatabaseName", "1 to 64"),
-        (_with_defaults(defaultResponseOptions={"dataFormat": "rows"}), "jsonActionApiDefaults.defaultResponseOptions.dataFormat", '"objects"'),
+        (
+            _with_defaults(defaultResponseOptions={"dataFormat": "rows"}),
+            "jsonActionApiDefaults.defaultResponseOptions.dataFormat",
+            '"objects"',
+        ),
         (_with_defaults(defaultResponseOptions=[]), "jsonActionApiDefaults.defaultResponseOptions", "object"),
         ({"jsonActionApiDefaults": []}, "jsonActionApiDefaults", "object"),
         ({"listeners": {}}, "listeners", "array"),
@@ -199,7 +213,11 @@ def test_the_seed_snippet_in_a_file_points_at_the_missing_colon(tmp_path: Path) 
         ({"listeners": [{"port": 1}, {"port": 70000}]}, "listeners[1].port", "0 to 65535"),
         ({"listeners": [{"port": 1, "protocol": 5}]}, "listeners[0].protocol", '"http"'),
         ({"listeners": [{"port": 1, "enabled": "yes"}]}, "listeners[0].enabled", "true or false"),
-        ({"listeners": [{"port": 1, "protocol": "https", "enabled": True}]}, "listeners[0].tls.certificateFilename", "PEM"),
+        (
+            {"listeners": [{"port": 1, "protocol": "https", "enabled": True}]},
+            "listeners[0].tls.certificateFilename",
+            "PEM",
+        ),
         ({"apiRoot": 5}, "apiRoot", "string"),
         ([], "the top level", "object"),
     ],
@@ -270,7 +288,12 @@ GOOD_SETTINGS: dict[str, Any] = {
     "defaultOwnerName": "o",
     "defaultBinaryFormat": "byteArray",
     "defaultVariantFormat": "variantObject",
-    "defaultResponseOptions": {"binaryFormat": "base64", "dataFormat": "arrays", "numberFormat": "string", "variantFormat": "json"},
+    "defaultResponseOptions": {
+        "binaryFormat": "base64",
+        "dataFormat": "arrays",
+        "numberFormat": "string",
+        "variantFormat": "json",
+    },
     "idleConnectionTimeoutSeconds": 2_147_483_647,
     "idleCursorTimeoutSeconds": 0,
 }
@@ -584,7 +607,10 @@ def test_migrations_are_idempotent_and_data_survives_reopening(tmp_path: Path) -
 
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("SELECT name FROM _migrations").fetchall() == [("0001_initial",), ("0002_account_properties",)]
+        assert conn.execute("SELECT name FROM _migrations").fetchall() == [
+            ("0001_initial",),
+            ("0002_account_properties",),
+        ]
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("SELECT last_access FROM permanent_sessions WHERE token='tok1'").fetchone()[0] == 9.0
     finally:
@@ -633,7 +659,9 @@ class Direct:
         out = answer.ready if answer.ready is not None else asyncio.run(answer.wait())
         return strict_json(out)
 
-    def login(self, username: str = "ADMIN", password: str = "ADMIN", ip: str = "10.0.0.1", **params: Any) -> dict[str, Any]:
+    def login(
+        self, username: str = "ADMIN", password: str = "ADMIN", ip: str = "10.0.0.1", **params: Any
+    ) -> dict[str, Any]:
         return self({"action": "createSession", "debug": "none",
                      "params": {"username": username, "password": password, **params}}, ip)
 

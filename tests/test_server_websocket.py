@@ -79,7 +79,10 @@ def test_create_session_then_describe_sessions_on_one_socket(ws_server: Emulator
     assert created["result"]["username"] == "ADMIN"
     assert described["requestId"] == {"n": 1}
     assert [s["authToken"] for s in described["result"]["sessions"]] == [created["authToken"]]
-    assert described["result"]["sessions"][0] == {**created["result"], "sessionLastAccessedTimestamp": described["result"]["sessions"][0]["sessionLastAccessedTimestamp"]}
+    assert described["result"]["sessions"][0] == {
+        **created["result"],
+        "sessionLastAccessedTimestamp": described["result"]["sessions"][0]["sessionLastAccessedTimestamp"],
+    }
     assert deleted["requestId"] == [2] and deleted["errorCode"] == 0
     assert list(deleted) == ["authToken", "result", "requestId", "debugInfo", "errorCode", "errorMessage"]
 
@@ -134,7 +137,9 @@ def test_a_session_made_over_websocket_works_over_http(ws_server: EmulatorServer
 
     token = run(body, ws_url(ws_server))["authToken"]
     with httpx.Client(trust_env=False) as client:
-        answer = strict_json(client.post(ws_server.url, json={"action": "deleteSession", "authToken": token, "debug": "none"}).content)
+        answer = strict_json(
+            client.post(ws_server.url, json={"action": "deleteSession", "authToken": token, "debug": "none"}).content
+        )
     assert answer["errorCode"] == 0
 
 

@@ -101,7 +101,9 @@ def render(document: dict[str, Any], layout: dict[str, Any]) -> str:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=documents(), layout=layouts)
-def test_edit_keeps_layout_on_generated_files(tmp_path: Path, case: tuple[dict[str, Any], str, Any], layout: dict[str, Any]) -> None:
+def test_edit_keeps_layout_on_generated_files(
+    tmp_path: Path, case: tuple[dict[str, Any], str, Any], layout: dict[str, Any]
+) -> None:
     document, name, value = case
     path = write(tmp_path / "services.json", render(document, layout))
     before = path.read_bytes()

@@ -14,7 +14,7 @@ from tutorial_kit.client import kit_client, lint
 from tutorial_kit.client.response import Response
 from tutorial_kit.client.response import mask_passwords as client_mask
 from tutorial_kit.notebook.display import mask_for_display
-from tutorial_kit.server import account_actions, envelope, vocabulary
+from tutorial_kit.server import account_actions, envelope, reading, vocabulary
 from tutorial_kit.server.actions import ACTIONS
 from tutorial_kit.server.kit_choices import KIT_CHOICES, Choice
 
@@ -39,8 +39,8 @@ def test_the_linter_and_the_client_know_the_vocabulary_s_actions_and_keys() -> N
     assert lint._DEBUG_VALUES == vocabulary.DEBUG_MODES
     assert lint._NO_TOKEN_NEEDED == {name.lower() for name in vocabulary.TOKENLESS_ACTIONS}
     assert kit_client._TOKENLESS_ACTIONS == vocabulary.TOKENLESS_ACTIONS
-    assert envelope._KNOWN_TOP == set(vocabulary.ENVELOPE_KEYS)
-    assert set(envelope._DEBUG_MODES.values()) == set(vocabulary.DEBUG_MODES)
+    assert reading.KNOWN_TOP == set(vocabulary.ENVELOPE_KEYS)
+    assert set(reading.DEBUG_MODE_NAMES.values()) == set(vocabulary.DEBUG_MODES)
 
 
 def test_each_linter_warning_about_an_action_names_only_vocabulary_actions() -> None:

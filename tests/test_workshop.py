@@ -210,7 +210,9 @@ def test_taken_names_can_get_a_new_password(srv: EmulatorServer, tmp_path: Path)
     assert new["learner02"] != first.password
     assert _login(srv.url, "learner02", new["learner02"])
     with KitClient(srv.url) as client:
-        assert client.create_session("learner02", first.password, check=False).error_code == choice("error.bad_credentials")
+        assert client.create_session("learner02", first.password, check=False).error_code == choice(
+            "error.bad_credentials"
+        )
 
 
 def test_a_wrong_admin_password_fails_without_showing_it(srv: EmulatorServer, tmp_path: Path) -> None:

@@ -182,6 +182,10 @@ class BrowserControl:
         """A KitClient for this home's server, logged in as ADMIN/ADMIN unless told otherwise."""
         from ..client.kit_client import KitClient
 
-        options: dict[str, Any] = {"username": "ADMIN", "password": "ADMIN", "transport": InProcessTransport(self.listeners)}
+        options: dict[str, Any] = {
+            "username": "ADMIN",
+            "password": "ADMIN",
+            "transport": InProcessTransport(self.listeners),
+        }
         options.update(kwargs)
         return KitClient(self.url, **options)

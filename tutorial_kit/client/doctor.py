@@ -223,7 +223,10 @@ def format_table(checks: Sequence[Check]) -> str:
     """The side-by-side table, then the differences, then the kit's choices that did not hold."""
     head = ("step", "FairCom documents", "this server answered", "match")
     width = max([len(c.step) for c in checks] + [len(head[0])])
-    lines = [f"{head[0]:<{width}}  {head[1]:<{_WIDTH}}  {head[2]:<{_WIDTH}}  {head[3]}", "-" * (width + 2 * _WIDTH + 14)]
+    lines = [
+        f"{head[0]:<{width}}  {head[1]:<{_WIDTH}}  {head[2]:<{_WIDTH}}  {head[3]}",
+        "-" * (width + 2 * _WIDTH + 14),
+    ]
     for c in checks:
         match = c.verdict + (f" ({', '.join(c.rows)})" if c.rows and c.verdict != "NO" else "")
         lines.append(f"{c.step:<{width}}  {_cell(c.documented):<{_WIDTH}}  {_cell(c.answered):<{_WIDTH}}  {match}")

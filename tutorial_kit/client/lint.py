@@ -207,8 +207,12 @@ class _Linter:
             self.add("auth-token-in-params", f'{self.action} needs "authToken" at the top level of the request, '
                      'not inside "params".', ("params", "authToken"))
             return
-        self.add("missing-auth-token", f'{self.action} needs an "authToken" (the token createSession returned) at '
-                 f"the top level; without it the server refuses the request (errorCode {ErrorCode.MISSING_PROPERTY}).", ("authToken",))
+        self.add(
+            "missing-auth-token",
+            f'{self.action} needs an "authToken" (the token createSession returned) at '
+            f"the top level; without it the server refuses the request (errorCode {ErrorCode.MISSING_PROPERTY}).",
+            ("authToken",),
+        )
 
     def check_credentials(self, repeats: list[tuple[Path, str, int, int]]) -> None:
         """createSession without a username or a password."""
@@ -248,8 +252,12 @@ class _Linter:
         params = self.request.get("params")
         params = params if isinstance(params, dict) else {}
         if action == "alteraccount" and params.get("username") in (None, ""):
-            self.add("missing-username", 'alterAccount needs "username" in "params": the account to change (your own '
-                     f"too); without it the server refuses the request (errorCode {ErrorCode.MISSING_PROPERTY}).", ("params",))
+            self.add(
+                "missing-username",
+                'alterAccount needs "username" in "params": the account to change (your own '
+                f"too); without it the server refuses the request (errorCode {ErrorCode.MISSING_PROPERTY}).",
+                ("params",),
+            )
         for key in params:
             better = _ACCOUNT_RENAMES.get((action, key))
             if better:

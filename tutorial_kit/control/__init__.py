@@ -1,1 +1,4 @@
-"""The lessons' server: start it, find it again, restart it, stop it (a background process per home: local; a remote server: remote; the browser: tutorial_kit.browser), and edits of services.json."""
+"""The lessons' server: start it, find it again, restart it, stop it, and edits of services.json.
+
+A background process per home (local), a remote server (remote), the browser (tutorial_kit.browser).
+"""

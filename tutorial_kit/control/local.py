@@ -193,7 +193,9 @@ class ServerControl:
             return state
         state = _process.read_state(self.state_path)
         if state is None:
-            raise ServerControlError(f"the server started but wrote no record in {self.state_path}; see {self.log_path}")
+            raise ServerControlError(
+                f"the server started but wrote no record in {self.state_path}; see {self.log_path}"
+            )
         return state
 
     def _owner(self, previous: _process.ServerState | None) -> int | None:

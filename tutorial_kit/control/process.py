@@ -62,7 +62,9 @@ def post_action(url: str, action: str, *, verify: Any = True, timeout: float = 2
     if url.startswith("http://"):
         verify = False  # nothing to verify; spares httpx loading the CA bundle (~20 ms) per probe
     try:
-        response = httpx.post(url, json=body, timeout=timeout, verify=verify, trust_env=not is_loopback(urlsplit(url).hostname or ""))
+        response = httpx.post(
+            url, json=body, timeout=timeout, verify=verify, trust_env=not is_loopback(urlsplit(url).hostname or "")
+        )
         data = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         log.debug("%s at %s got no jsonAction answer: %s", action, url, exc)

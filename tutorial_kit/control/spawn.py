@@ -4,7 +4,8 @@ The server must outlive the kernel that started it (a kernel restart keeps it), 
 own session (Ctrl-C in a notebook does not reach it) and no :class:`subprocess.Popen` object
 tracks it: ``os.posix_spawn`` starts it, and :func:`tutorial_kit.control.process.process_alive` reaps it
 if it ends while this process still runs. It ends with its owner instead (``--owner-pid``: the
-kernel's Jupyter server) or after ``--idle-timeout`` seconds without a request. Its stdout is a pipe read only until the one line ``serving http://HOST:PORT/api``;
+kernel's Jupyter server) or after ``--idle-timeout`` seconds without a request. Its stdout is a
+pipe read only until the one line ``serving http://HOST:PORT/api``;
 its stderr is appended to ``<home>/run/server.log``, where a failed start's message is read back.
 """
 

@@ -94,12 +94,19 @@ class ServerStatus:
             if self.remote:
                 return f"server: nothing answers at {self.url}"
             if self.stopped_reason in _STOPPED:
-                return f"server: not running ({_STOPPED[self.stopped_reason]}; the next request or .start() starts it again)"
+                why = _STOPPED[self.stopped_reason]
+                return f"server: not running ({why}; the next request or .start() starts it again)"
             return "server: not running (start it with .start())"
         url = self.url or ""
         if self.reproducible:
             return "server: running at " + _PORT.sub(r"\1:<port>", url)
-        who = f"as {self.username}" if self.remote else f"pid {self.pid}" if self.pid is not None else "in this browser tab"
+        who = (
+            f"as {self.username}"
+            if self.remote
+            else f"pid {self.pid}"
+            if self.pid is not None
+            else "in this browser tab"
+        )
         return f"server: running at {url} ({who})"
 
     def _defaults_lines(self) -> list[str]:

@@ -31,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make lite: {err}", file=sys.stderr)
         return 1
     state = f"built in {site.seconds:.0f} s" if site.built else "up to date"
-    print(f"JupyterLite site {state}: {site.path} ({site.size_bytes / 2**20:.1f} MiB); "
-          f"serve that folder from any static web host, e.g. python -m http.server -d {site.path.relative_to(Path.cwd()) if site.path.is_relative_to(Path.cwd()) else site.path}")
+    folder = site.path.relative_to(Path.cwd()) if site.path.is_relative_to(Path.cwd()) else site.path
+    print(
+        f"JupyterLite site {state}: {site.path} ({site.size_bytes / 2**20:.1f} MiB); "
+        f"serve that folder from any static web host, e.g. python -m http.server -d {folder}"
+    )
     return 0
 
 

@@ -53,14 +53,26 @@ class _Lab:
     """``jupyter lab`` on a copy of the notebooks, as ``make lab`` runs it, on a free port."""
 
     def __init__(self, work: Path) -> None:
-        shutil.copytree(REPO / "notebooks", work / "notebooks", ignore=shutil.ignore_patterns("server-home", ".ipynb_checkpoints"))
+        shutil.copytree(
+            REPO / "notebooks", work / "notebooks", ignore=shutil.ignore_patterns("server-home", ".ipynb_checkpoints")
+        )
         self.port, self.token = _free_port(), secrets.token_hex(16)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TUTORIAL_KIT_")}
         env.update(TUTORIAL_KIT_HOME=str(work / "server-home"), JUPYTER_CONFIG_DIR=str(work / "config"),
                    JUPYTER_RUNTIME_DIR=str(work / "runtime"))
-        cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={self.port}", "--ServerApp.ip=127.0.0.1",
-               f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={work / 'notebooks'}",
-               "--LabApp.expose_app_in_browser=True", f"--LabApp.workspaces_dir={work / 'workspaces'}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--port={self.port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={work / 'notebooks'}",
+            "--LabApp.expose_app_in_browser=True",
+            f"--LabApp.workspaces_dir={work / 'workspaces'}",
+        ]
         if os.geteuid() == 0:
             cmd.append("--allow-root")
         self.home = work / "server-home"
@@ -79,7 +91,12 @@ class _Lab:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"jupyter lab exited with {self.proc.returncode}")
                 try:
-                    if http.get(f"{self.base}/api/status", headers={"Authorization": f"token {self.token}"}).status_code == 200:
+                    if (
+                        http.get(
+                            f"{self.base}/api/status", headers={"Authorization": f"token {self.token}"}
+                        ).status_code
+                        == 200
+                    ):
                         return time.monotonic() - started
                 except httpx.TransportError:
                     pass
@@ -144,14 +161,23 @@ def measure() -> dict[str, Any]:
 
 def format_report(r: dict[str, Any]) -> str:
     rows = [
-        ("site on disk / first visit downloads", f"{r['site_bytes'] / MiB:.1f} MiB / {r['lite_first_visit_bytes'] / MiB:.1f} MiB",
-         "(no server to install)"),
-        ("page open -> kernel ready", f"{r['lite_open_first_s']:.1f} s first visit, {r['lite_open_again_s']:.1f} s again",
-         f"{r['lab_open_s']:.1f} s (+ {r['lab_start_s']:.1f} s to start jupyter lab)"),
+        (
+            "site on disk / first visit downloads",
+            f"{r['site_bytes'] / MiB:.1f} MiB / {r['lite_first_visit_bytes'] / MiB:.1f} MiB",
+            "(no server to install)",
+        ),
+        (
+            "page open -> kernel ready",
+            f"{r['lite_open_first_s']:.1f} s first visit, {r['lite_open_again_s']:.1f} s again",
+            f"{r['lab_open_s']:.1f} s (+ {r['lab_start_s']:.1f} s to start jupyter lab)",
+        ),
         ("run lesson 1 (all cells)", f"{r['lite_lesson1_s']:.1f} s", f"{r['lab_lesson1_s']:.1f} s"),
-        ("memory after lesson 1 (PSS)", f"{r['lite_memory_bytes'] / MiB:.0f} MiB (browser)",
-         f"{r['lab_browser_memory_bytes'] / MiB:.0f} MiB browser + {r['lab_server_memory_bytes'] / MiB:.0f} MiB "
-         "jupyter lab, kernel and kit server"),
+        (
+            "memory after lesson 1 (PSS)",
+            f"{r['lite_memory_bytes'] / MiB:.0f} MiB (browser)",
+            f"{r['lab_browser_memory_bytes'] / MiB:.0f} MiB browser + {r['lab_server_memory_bytes'] / MiB:.0f} MiB "
+            "jupyter lab, kernel and kit server",
+        ),
     ]
     width = max(len(name) for name, _, _ in rows)
     lines = [f"{'':{width}}  {'JupyterLite (make lite)':34}  JupyterLab (make lab)"]

@@ -56,7 +56,9 @@ KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": 
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "package.json")
 #: the kernel's own wheels, shipped by jupyterlite-pyodide-kernel (widgetsnbextension's stub is not needed)
 KERNEL_WHEELS = ("piplite-*.whl", "pyodide_kernel-*.whl", "ipykernel-*.whl")
-KERNEL_EXTENSION = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite" / "pyodide-kernel-extension"
+KERNEL_EXTENSION = (
+    Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite" / "pyodide-kernel-extension"
+)
 #: what the kernel would install one by one through micropip as it starts (pyodide-kernel's own
 #: list); named in loadPyodideOptions, they are loaded together from the lock file instead
 PRELOAD = ("micropip", "piplite", "ipykernel", "comm", "pyodide-kernel", "jedi", "ipython")
@@ -96,7 +98,9 @@ def inputs_digest(repo: Path = REPO) -> str:
         try:
             digest.update(f"{tool}=={importlib.metadata.version(tool)}\0".encode())
         except importlib.metadata.PackageNotFoundError:
-            raise SiteBuildError(f"{tool} is not installed: run `make lite` (it installs the kit's [lite] extra)") from None
+            raise SiteBuildError(
+                f"{tool} is not installed: run `make lite` (it installs the kit's [lite] extra)"
+            ) from None
     return digest.hexdigest()
 
 
@@ -120,7 +124,11 @@ def _pyodide_from_npm(repo: Path, cache: Path) -> Path:
         shutil.copy2(repo / INPUTS / name, folder / name)
     installed = folder / "node_modules" / "pyodide"
     want = json.loads((repo / INPUTS / "package.json").read_text())["dependencies"]["pyodide"]
-    have = json.loads((installed / "package.json").read_text())["version"] if (installed / "package.json").exists() else None
+    have = (
+        json.loads((installed / "package.json").read_text())["version"]
+        if (installed / "package.json").exists()
+        else None
+    )
     if have != want:
         _run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder)
     return installed
@@ -216,7 +224,10 @@ def _stage_lessons(repo: Path, stage: Path) -> None:
 
 #: the kit's quiet settings, and services.json opening in the text editor on a double-click (JupyterLab's
 #: default for .json is a read-only tree view, where lesson 2's edit by hand cannot be done)
-LITE_OVERRIDES = {**LEARNER_OVERRIDES, "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"json": "Editor"}}}
+LITE_OVERRIDES = {
+    **LEARNER_OVERRIDES,
+    "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"json": "Editor"}},
+}
 
 
 def _stage_settings(stage: Path) -> None:

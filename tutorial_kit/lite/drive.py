@@ -153,7 +153,9 @@ class LitePage:
     def run_all(self, timeout: float = 300.0) -> float:
         """Clear the saved outputs, run every cell, wait until all ran and the kernel is idle; seconds."""
         self.command("notebook:clear-all-cell-outputs")
-        wait_for("the saved outputs to be cleared", lambda: (s := self.state())["pending"] == s["cells"], 30, self.diagnose)
+        wait_for(
+            "the saved outputs to be cleared", lambda: (s := self.state())["pending"] == s["cells"], 30, self.diagnose
+        )
         started = time.monotonic()
         self.command("notebook:run-all-cells")
         wait_for("every cell to run", lambda: (s := self.state())["kernel"] == "idle" and s["pending"] == 0,
@@ -199,7 +201,9 @@ class LitePage:
 class LiteBrowser:
     """The site on 127.0.0.1 and a headless Chromium that may reach nothing else."""
 
-    def __init__(self, site_dir: Path, *, chromium: str | None = CHROMIUM, viewport: tuple[int, int] = (1280, 1800)) -> None:
+    def __init__(
+        self, site_dir: Path, *, chromium: str | None = CHROMIUM, viewport: tuple[int, int] = (1280, 1800)
+    ) -> None:
         if chromium is None:
             raise DriveError("chromium is not installed (apt-get install chromium)")
         self.site_dir, self.chromium, self.viewport = site_dir, chromium, viewport

@@ -1,4 +1,6 @@
-"""Writing the pin files ``tutorial_kit/lite/inputs/browser-wheels.txt`` and ``tutorial_kit/lite/inputs/test-wheels.txt`` (maintainers only).
+"""Writing the pin files (maintainers only).
+
+``tutorial_kit/lite/inputs/browser-wheels.txt`` and ``tutorial_kit/lite/inputs/test-wheels.txt``.
 
 ``python -m tutorial_kit.lite pin`` works out which pure-Python wheels the site needs: the
 packages the Pyodide kernel loads when it starts (micropip, IPython, jedi, comm), the kit's own

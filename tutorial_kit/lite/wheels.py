@@ -102,8 +102,11 @@ def lock_entry(wheel: Path, depends: Iterable[str], known: Mapping[str, Any] | N
             "depends": sorted(set(depends)), "unvendored_tests": False}
 
 
-def rewrite_lock(lock: Mapping[str, Any], wheels: Iterable[Path], extra_depends: Mapping[str, Iterable[str]] | None = None,
-                 ) -> dict[str, Any]:
+def rewrite_lock(
+    lock: Mapping[str, Any],
+    wheels: Iterable[Path],
+    extra_depends: Mapping[str, Iterable[str]] | None = None,
+) -> dict[str, Any]:
     """A lock file with Pyodide's ``info`` and exactly ``wheels``; each entry's ``depends`` lists
     the wheel's browser requirements that are among ``wheels`` (plus ``extra_depends``)."""
     wheels = list(wheels)

@@ -1,1 +1,5 @@
-"""What the learner sees in Jupyter: rich display, the %%jsonaction magic, errors as one paragraph, JupyterLab's learner settings, `make outputs`."""
+"""What the learner sees in Jupyter.
+
+Rich display, the %%jsonaction magic, errors as one paragraph, JupyterLab's learner settings,
+`make outputs`.
+"""

@@ -110,7 +110,9 @@ def _read_existing(path: Path) -> dict[str, Any]:
             "nothing was changed."
         ) from err
     if not isinstance(data, dict):
-        raise KitUsageError(f"{path} must hold a JSON object of plugin settings; fix or remove it. Nothing was changed.")
+        raise KitUsageError(
+            f"{path} must hold a JSON object of plugin settings; fix or remove it. Nothing was changed."
+        )
     return data
 
 
@@ -129,7 +131,9 @@ def _write_atomically(path: Path, data: Mapping[str, Any]) -> None:
         raise
 
 
-def install(prefix: str | os.PathLike[str], wanted: Mapping[str, Mapping[str, Any]] = LEARNER_OVERRIDES) -> InstallResult:
+def install(
+    prefix: str | os.PathLike[str], wanted: Mapping[str, Mapping[str, Any]] = LEARNER_OVERRIDES
+) -> InstallResult:
     """Merge ``wanted`` into PREFIX's ``overrides.json``; leave the file untouched if nothing changes."""
     path = overrides_path(prefix)
     merged, changed = merge_overrides(_read_existing(path), wanted)

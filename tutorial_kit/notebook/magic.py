@@ -198,7 +198,9 @@ class JsonActionMagics(Magics):
             return value, "--token"
         step = self.step_names.get(value)
         if step:
-            raise UsageError(f"--token {value}: {value} is made in {step}: run that step's cells first, then this cell.")
+            raise UsageError(
+                f"--token {value}: {value} is made in {step}: run that step's cells first, then this cell."
+            )
         raise UsageError(f"--token {value}: the notebook has no variable named {value!r} (and it is too short "
                          "to be a token itself).")
 

@@ -64,7 +64,8 @@ class RoomPanel(Panel):
 
     def _table(self) -> str:
         if not self.rows:
-            return f'<div style="{FONT}">No learners yet: create accounts with <code>tutorial-kit accounts create</code>.</div>'
+            how = "create accounts with <code>tutorial-kit accounts create</code>"
+            return f'<div style="{FONT}">No learners yet: {how}.</div>'
         cells = "".join(
             f"<tr><td>{html.escape(r.username)}</td><td style='text-align:right'>{r.live_sessions}</td>"
             f"<td>{badge('API key', 'ok') if r.has_api_key else badge('none', 'muted')}</td>"

@@ -55,7 +55,9 @@ def _warn_unknown(ctx: CallContext, known: set[str]) -> None:
     for key in ctx.params:
         if key not in known:
             hint = ' (FairCom\'s name for it is "accountDescription")' if key == "description" else ""
-            ctx.warn(ErrorCode.INVALID_VALUE, f'params.{key[:60]} is not a property of this action and was ignored{hint}')
+            ctx.warn(
+                ErrorCode.INVALID_VALUE, f"params.{key[:60]} is not a property of this action and was ignored{hint}"
+            )
 
 
 def _names(ctx: CallContext, prop: str) -> list[str]:
@@ -80,13 +82,17 @@ async def create_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
         raise ApiError.missing("username", 'add "username" (1 to 31 bytes) to "params"')
     username = check_string("username", ctx.params["username"], 1, _NAME_BYTES)
     password = check_string("password", _or_empty(ctx.params.get("password")), 0, _PASSWORD_BYTES)
-    description = check_string("accountDescription", _or_empty(ctx.params.get("accountDescription")), 0, _DESCRIPTION_BYTES)
+    description = check_string(
+        "accountDescription", _or_empty(ctx.params.get("accountDescription")), 0, _DESCRIPTION_BYTES
+    )
     props = {k: v for k, v in read_properties(ctx.params, ctx.taken).items() if v is not None}
     _warn_unknown(ctx, _PARAMS)
     warn_stored_only(props, lambda m: ctx.warn(choice("warning.account_property"), m))
     if not password:
-        ctx.warn(choice("warning.account_property"), f'{username} has an empty password: anyone can log in as it with "password": "". '
-                 "Set one with alterAccount")
+        ctx.warn(
+            choice("warning.account_property"),
+            f'{username} has an empty password: anyone can log in as it with "password": "". Set one with alterAccount',
+        )
     b.accounts.ensure_free(username)  # before the slow hash; new_account() checks again after it
     password_hash = await b.run_hash(hash_password, password, address=ctx.client_ip)
     row = b.accounts.new_account(username, password_hash, description, props)
@@ -124,13 +130,18 @@ async def alter_account(b: Backend, ctx: CallContext) -> dict[str, Any]:
     after = before
     description = ctx.params.get("accountDescription")
     if description is not None:
-        after = dataclasses.replace(after, description=check_string("accountDescription", description, 0, _DESCRIPTION_BYTES))
+        after = dataclasses.replace(
+            after, description=check_string("accountDescription", description, 0, _DESCRIPTION_BYTES)
+        )
     after = dataclasses.replace(after, properties=merged(before.properties, props))
     password = ctx.params.get("password")
     if password is not None:
         password = check_string("password", password, 0, _PASSWORD_BYTES)
-        after = dataclasses.replace(after, password_hash=await b.run_hash(hash_password, password, address=ctx.client_ip),
-                                    password_changed=b.clock())
+        after = dataclasses.replace(
+            after,
+            password_hash=await b.run_hash(hash_password, password, address=ctx.client_ip),
+            password_changed=b.clock(),
+        )
     ends = password is not None and choice("password_change_ends_sessions")
 
     def applied(written: bool) -> None:  # memory, once the disk has it
@@ -168,7 +179,9 @@ async def drop_accounts(b: Backend, ctx: CallContext) -> dict[str, Any]:
     _warn_unknown(ctx, {"usernames", "username"})
     rows = [b.accounts.find(name) for name in names]
     if any(row is not None and row.is_admin for row in rows):
-        raise ApiError.invalid("usernames", '"ADMIN"', "the administrator account cannot be dropped; nothing was dropped")
+        raise ApiError.invalid(
+            "usernames", '"ADMIN"', "the administrator account cannot be dropped; nothing was dropped"
+        )
     found = [row for row in rows if row is not None]
     for name, row in zip(names, rows, strict=True):
         if row is None:
@@ -228,5 +241,8 @@ ACCOUNT_ACTIONS: tuple[tuple[str, Any, str, bool], ...] = (
     ("listAccounts", list_accounts, TOKEN_RULES["listAccounts"], False),
     ("describeAccounts", describe_accounts, TOKEN_RULES["describeAccounts"], False),
     *((name, _not_emulated(name, "has no roles"), "none", False) for name in choice("roles_not_emulated")),
-    *((name, _not_emulated(name, "serves only listServices"), "none", False) for name in choice("services_not_emulated")),
+    *(
+        (name, _not_emulated(name, "serves only listServices"), "none", False)
+        for name in choice("services_not_emulated")
+    ),
 )

@@ -55,8 +55,9 @@ def _datetime(prop: str, value: Any) -> str | None:
     try:
         moment, _ = parse_account_datetime(value)
     except ValueError:
-        raise ApiError.invalid(prop, describe_json(value),
-                               'write a date "YYYY-MM-DD" or a time "YYYY-MM-DDTHH:MM:SS", or "" for no limit') from None
+        raise ApiError.invalid(
+            prop, describe_json(value), 'write a date "YYYY-MM-DD" or a time "YYYY-MM-DDTHH:MM:SS", or "" for no limit'
+        ) from None
     if moment <= _EARLIEST:
         raise ApiError.invalid(prop, describe_json(value), 'FairCom takes dates after "0336-10-07"')
     return value.strip()

@@ -20,7 +20,7 @@ from .login_rules import check_login_window
 from .results import SessionsResult, short_token
 from .sessions import Session
 from .settings import SESSION_SETTINGS, check_bool, check_settings, check_string, describe_json
-from .store import SessionRow
+from .store import AccountRow, SessionRow
 from .vocabulary import TOKEN_RULES
 
 __all__ = ["ActionSpec", "ACTIONS", "find_action"]
@@ -41,7 +41,9 @@ def _credentials(ctx: CallContext) -> tuple[str, str]:
     if "password" not in params:
         hint = 'add "password" to "params"'
         if "username" in ctx.duplicate_keys:
-            hint += ' (your JSON repeats "username": a parser keeps only the last one, so write "password" in its place)'
+            hint += (
+                ' (your JSON repeats "username": a parser keeps only the last one, so write "password" in its place)'
+            )
         raise ApiError.missing("password", hint)
     username = check_string("username", params["username"], 1, 65_500)
     password = params["password"]
@@ -56,7 +58,41 @@ async def create_session(b: Backend, ctx: CallContext) -> SessionsResult:
     permanent = check_bool("permanentSession", ctx.params.get("permanentSession", False), ctx.taken)
     settings = check_settings(ctx.params, ctx.taken)
     _warn_unknown(ctx, _CREATE_PARAMS)
-    key, ip = name_key(username), ctx.client_ip
+    account = await _authenticate(b, username, password, ctx.client_ip)
+    ip = ctx.client_ip
+    if permanent and not b.config.permanent_sessions_enabled:
+        raise ApiError(
+            ErrorCode.PERMANENT_DISABLED,
+            'Permanent sessions are turned off on this server. Set "enablePermanentJsonApiSessions": true '
+            'in the "jsonActionApiDefaults" section of config/services.json, then restart the server: '
+            "it reads that file only when it starts.",
+        )
+    _check_limits(b, ip, account.name_key, account.username)
+    if permanent and "idleConnectionTimeoutSeconds" in settings:
+        ctx.warn(
+            ErrorCode.INVALID_VALUE, "a permanent session never expires: idleConnectionTimeoutSeconds is ignored (-1)"
+        )
+    now = b.clock()
+    token = b.issue_token()
+    session = Session(token, b.next_seq(), account.username, account.name_key, b.resolve_settings(settings),
+                      permanent, now, now, ip, b.host)
+    if permanent:  # the resolved settings: later edits of services.json do not change this session
+        kept = {k: v for k, v in session.settings.items() if k != "idleConnectionTimeoutSeconds"}
+        row = SessionRow(token, session.seq, account.name_key, kept, now, now, ip)
+        b.sessions.hold(ip, account.name_key)  # the limits count it while it is written
+        try:
+            await b.commit(b.store.insert_session, row, then=lambda _: b.sessions.add(session))
+        finally:
+            b.sessions.hold(ip, account.name_key, -1)
+    else:
+        b.sessions.add(session)
+    ctx.response_token = token
+    return SessionsResult([session], single=True)
+
+
+async def _authenticate(b: Backend, username: str, password: str, ip: str) -> AccountRow:
+    """The account whose password this is, with the throttle, the lockout and the login window applied."""
+    key = name_key(username)
     b.throttle.check(key, ip)
     before = b.accounts.find(username)
     if before is not None:
@@ -79,32 +115,7 @@ async def create_session(b: Backend, ctx: CallContext) -> SessionsResult:
     b.throttle.succeeded(key, ip)
     b.lockout.succeeded(account)
     check_login_window(account, b.clock())
-    if permanent and not b.config.permanent_sessions_enabled:
-        raise ApiError(
-            ErrorCode.PERMANENT_DISABLED,
-            'Permanent sessions are turned off on this server. Set "enablePermanentJsonApiSessions": true '
-            'in the "jsonActionApiDefaults" section of config/services.json, then restart the server: '
-            "it reads that file only when it starts.",
-        )
-    _check_limits(b, ip, account.name_key, account.username)
-    if permanent and "idleConnectionTimeoutSeconds" in settings:
-        ctx.warn(ErrorCode.INVALID_VALUE, "a permanent session never expires: idleConnectionTimeoutSeconds is ignored (-1)")
-    now = b.clock()
-    token = b.issue_token()
-    session = Session(token, b.next_seq(), account.username, account.name_key, b.resolve_settings(settings),
-                      permanent, now, now, ip, b.host)
-    if permanent:  # the resolved settings: later edits of services.json do not change this session
-        kept = {k: v for k, v in session.settings.items() if k != "idleConnectionTimeoutSeconds"}
-        row = SessionRow(token, session.seq, account.name_key, kept, now, now, ip)
-        b.sessions.hold(ip, account.name_key)  # the limits count it while it is written
-        try:
-            await b.commit(b.store.insert_session, row, then=lambda _: b.sessions.add(session))
-        finally:
-            b.sessions.hold(ip, account.name_key, -1)
-    else:
-        b.sessions.add(session)
-    ctx.response_token = token
-    return SessionsResult([session], single=True)
+    return account
 
 
 def _check_limits(b: Backend, ip: str, key: str, username: str) -> None:
@@ -142,14 +153,18 @@ def describe_sessions(b: Backend, ctx: CallContext) -> SessionsResult:
         b.sessions.sweep()
         return SessionsResult(b.sessions.visible_to(caller, admin))
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise ApiError.invalid("authTokens", describe_json(tokens), 'it must be an array of token strings, e.g. ["abc..."]')
+        raise ApiError.invalid(
+            "authTokens", describe_json(tokens), 'it must be an array of token strings, e.g. ["abc..."]'
+        )
     found = []
     for index, token in enumerate(tokens):
         session = b.sessions.get(token)
         if session is not None and (admin or session.name_key == caller.name_key):
             found.append(session)
         else:
-            ctx.warn(ErrorCode.BAD_TOKEN, f"authTokens[{index}] ({short_token(token)}) matches no live session you may see")
+            ctx.warn(
+                ErrorCode.BAD_TOKEN, f"authTokens[{index}] ({short_token(token)}) matches no live session you may see"
+            )
     return SessionsResult(found)
 
 
@@ -160,7 +175,9 @@ def list_sessions(b: Backend, ctx: CallContext) -> dict[str, Any]:
     _warn_unknown(ctx, {"usernameFilter"})
     names = ctx.params.get("usernameFilter")
     if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
-        raise ApiError.invalid("usernameFilter", describe_json(names), 'it must be an array of usernames, e.g. ["ADMIN"]')
+        raise ApiError.invalid(
+            "usernameFilter", describe_json(names), 'it must be an array of usernames, e.g. ["ADMIN"]'
+        )
     wanted = {name_key(n) for n in names} if names else None  # [] is the documented default: no filter
     b.sessions.sweep()
     return {
@@ -196,7 +213,10 @@ async def alter_session(b: Backend, ctx: CallContext) -> SessionsResult:
     _warn_unknown(ctx, set(SESSION_SETTINGS))
     changes = check_settings(ctx.params, ctx.taken)
     if "defaultResponseOptions" in changes and choice("merge_response_options"):
-        changes["defaultResponseOptions"] = {**session.settings["defaultResponseOptions"], **changes["defaultResponseOptions"]}
+        changes["defaultResponseOptions"] = {
+            **session.settings["defaultResponseOptions"],
+            **changes["defaultResponseOptions"],
+        }
 
     def apply(_: object = None) -> None:
         session.settings.update(changes)

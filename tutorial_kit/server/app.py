@@ -83,7 +83,8 @@ class ApiHandler(web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Errors tornado raises itself (e.g. a malformed request) still get an envelope."""
         self.set_header("Content-Type", JSON_TYPE)
-        message = f"The HTTP request could not be handled ({status_code} {httputil.responses.get(status_code, '')}): send a POST with a JSON body."
+        status = f"{status_code} {httputil.responses.get(status_code, '')}"
+        message = f"The HTTP request could not be handled ({status}): send a POST with a JSON body."
         self.finish(self.dispatcher.error_body(ErrorCode.INVALID_VALUE, message))
 
 

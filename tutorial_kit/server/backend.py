@@ -93,7 +93,9 @@ class Backend:
         self.lockout = AccountLockout(self.clock)
         self.sessions = SessionTable(self.clock)
         self._own_executor = hash_executor is None
-        self.hash_executor = hash_executor or ThreadPoolExecutor(max_workers=_HASH_WORKERS, thread_name_prefix="kit-hash")
+        self.hash_executor = hash_executor or ThreadPoolExecutor(
+            max_workers=_HASH_WORKERS, thread_name_prefix="kit-hash"
+        )
         self.logins = LoginQueue(self.hash_executor, _HASH_WORKERS, login_queue_per_address, login_queue_total)
         self._writes: set[asyncio.Future[Any]] = set()  # commits in flight (see commit)
         self._flushing: asyncio.Future[None] | None = None

@@ -24,7 +24,14 @@ from .listeners import Listener, ListenerProblem, read_listeners
 from .settings import RESPONSE_OPTIONS, SESSION_SETTINGS
 from .values import MAX_INT, BadValue, coerce_bool, coerce_choice, coerce_int
 
-__all__ = ["RunningConfig", "DEFAULT_SERVICES", "SEED_DEFAULTS", "load_config", "parse_services_text", "write_default_file"]
+__all__ = [
+    "RunningConfig",
+    "DEFAULT_SERVICES",
+    "SEED_DEFAULTS",
+    "load_config",
+    "parse_services_text",
+    "write_default_file",
+]
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +144,15 @@ def load_config(path: Path) -> RunningConfig:
         # a BOM (Windows editors) is dropped, as servicesfile does; a FIFO or a device is refused
         text = read_regular_file(path, choice("services_json_max_bytes")).decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ConfigFileError(f"{path}: the file is not UTF-8 text ({err.reason}); save it as UTF-8.", path=str(path)) from None
+        raise ConfigFileError(
+            f"{path}: the file is not UTF-8 text ({err.reason}); save it as UTF-8.", path=str(path)
+        ) from None
     except NotRegularFileError as err:
-        raise ConfigFileError(f"{path}: {err.strerror}. Put the services.json file there (or delete the path, and "
-                              "the server writes a fresh one when it starts).", path=str(path)) from None
+        raise ConfigFileError(
+            f"{path}: {err.strerror}. Put the services.json file there (or delete the path, and "
+            "the server writes a fresh one when it starts).",
+            path=str(path),
+        ) from None
     except OSError as err:
         raise ConfigFileError(f"{path}: cannot read the file ({err.strerror}).", path=str(path)) from None
     parsed = parse_services_text(path, text, "Fix the file, then start the server again.")
@@ -149,7 +161,9 @@ def load_config(path: Path) -> RunningConfig:
 
 
 def _fail(path: Path, prop: str, problem: str) -> ConfigFileError:
-    return ConfigFileError(f"{path}: {prop} {problem}. Fix the file, then start the server again.", path=str(path), property_path=prop)
+    return ConfigFileError(
+        f"{path}: {prop} {problem}. Fix the file, then start the server again.", path=str(path), property_path=prop
+    )
 
 
 def _close(key: str, names: tuple[str, ...] | list[str]) -> str:
@@ -241,7 +255,9 @@ def _check_response_options(where: str, value: Any, notes: list[str]) -> dict[st
             continue
         allowed = RESPONSE_OPTIONS[key]
         try:
-            out[key] = coerce_bool(item, f"{where}.{key}", notes.append) if allowed is None else coerce_choice(item, allowed)
+            out[key] = (
+                coerce_bool(item, f"{where}.{key}", notes.append) if allowed is None else coerce_choice(item, allowed)
+            )
         except BadValue as bad:
             raise _OptionProblem(f"{where}.{key}", bad.given, bad.allowed) from None
     return out

@@ -14,7 +14,6 @@ the server spend seconds indenting a 60-deep array.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 import logging
@@ -22,55 +21,24 @@ import sqlite3
 from collections.abc import Awaitable, Coroutine
 from typing import Any
 
-from .actions import ACTIONS, ActionSpec, find_action
+from .actions import ActionSpec
 from .backend import Backend, CallContext, store_error
 from .echo import EchoBudget, OverBudget, pretty, pretty_object, pretty_within
 from .errors import BAD_TOKEN_MESSAGE, ApiError, ErrorCode
-from .jsontext import JsonTextError, parse_json
 from .kit_choices import choice
+from .reading import KNOWN_TOP, RequestState, clip, parse_body, read_action, read_debug
 from .results import SessionsResult
 from .settings import describe_json
-from .vocabulary import DEBUG_MODES, ENVELOPE_KEYS, SERVICE_ACTIONS, SESSION_ACTIONS, mask_passwords
+from .vocabulary import mask_passwords
 
 __all__ = ["Answer", "Dispatcher", "EchoBudget"]
 
 log = logging.getLogger(__name__)
 
-_KNOWN_TOP = frozenset(ENVELOPE_KEYS)
-_DEBUG_MODES = {mode.lower(): mode for mode in DEBUG_MODES}
-_EXAMPLE = '{"api": "admin", "action": "pingSession"}'
-_MAX_DEPTH = 64
 #: one compact encoder (json.dumps with separators= builds a new encoder on every call)
 _COMPACT = json.JSONEncoder(separators=(",", ":")).encode
 #: debug modes whose answers are pretty-printed (FairCom: all but "none"); only "max" copies the request
 _PRETTY_MODES = frozenset({"max", "min"})
-_ACTION_NAMES = sorted(spec.name for spec in ACTIONS.values())
-_SESSION_ACTIONS = SESSION_ACTIONS + SERVICE_ACTIONS
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    """User input shown in a message, short enough to keep the message within FairCom's 256 bytes."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-class _Request:
-    """What the envelope said, as far as it could be read (also used for error answers)."""
-
-    __slots__ = ("data", "token", "has_request_id", "debug", "supplied", "duplicates", "warnings", "session",
-                 "budget", "echo", "may_hold_password")
-
-    def __init__(self, budget: int = 0) -> None:
-        self.budget = budget  # bytes the answer may spend on copies of the request
-        self.echo: dict[str, str | None] = {}  # requestId as encoded for the answer, by mode ("compact"/"pretty")
-        self.may_hold_password = True  # False when the body's text has no "password" in any case
-        self.data: dict[str, Any] = {}
-        self.token: str | None = None
-        self.has_request_id = False
-        self.debug: str | None = None  # as requested and valid; None: use the session's/server's default
-        self.supplied: dict[str, Any] = {}
-        self.duplicates: tuple[str, ...] = ()
-        self.warnings: list[dict[str, Any]] = []
-        self.session: Any = None  # the caller's session once its token is checked (its defaultDebug applies)
 
 
 class Answer:
@@ -102,7 +70,7 @@ class Dispatcher:
     def handle(self, body: bytes | str, client_ip: str) -> Answer:
         """Answer one request: its bytes at once, or (actions that wait: password hashing,
         database writes) a coroutine to await; see :class:`Answer`."""
-        req = _Request(self.echo.for_request(_size_of(body)))
+        req = RequestState(self.echo.for_request(_size_of(body)))
         try:
             spec, ctx = self._prepare(body, client_ip, req)
             result = spec.func(self.backend, ctx)
@@ -118,7 +86,7 @@ class Dispatcher:
             return Answer(self._error(req, _internal_error()))
         return Answer(self._success(req, result, ctx))
 
-    async def _finish_async(self, pending: Awaitable[Any], ctx: CallContext, req: _Request) -> bytes:
+    async def _finish_async(self, pending: Awaitable[Any], ctx: CallContext, req: RequestState) -> bytes:
         try:
             result = await pending
         except ApiError as err:
@@ -134,24 +102,28 @@ class Dispatcher:
 
     def error_body(self, code: int, message: str) -> bytes:
         """An error envelope for a request that could not be read at all (too large, not POST)."""
-        return self._error(_Request(self.echo.floor), ApiError(code, message))
+        return self._error(RequestState(self.echo.floor), ApiError(code, message))
 
     # --- reading the envelope ---
 
-    def _prepare(self, body: bytes | str, client_ip: str, req: _Request) -> tuple[ActionSpec, CallContext]:
-        data = self._parse(body, req)
+    def _prepare(self, body: bytes | str, client_ip: str, req: RequestState) -> tuple[ActionSpec, CallContext]:
+        data = parse_body(body, req)
         req.data = data
         req.has_request_id = "requestId" in data
-        self._read_debug(data, req)
+        read_debug(data, req)
         for key in data:
-            if key not in _KNOWN_TOP:
-                req.warnings.append({"code": choice("warning.unknown_property"),
-                                     "message": f'the top-level property "{_clip(key)}" is not part of the envelope and was ignored'})
+            if key not in KNOWN_TOP:
+                req.warnings.append(
+                    {
+                        "code": choice("warning.unknown_property"),
+                        "message": f'the top-level property "{clip(key)}" is not part of the envelope and was ignored',
+                    }
+                )
         token = data.get("authToken")
         if token is not None and not isinstance(token, str):
             raise ApiError.invalid("authToken", describe_json(token), "it must be the token string from createSession")
         req.token = token or None
-        spec = self._read_action(data, req)
+        spec = read_action(data, req)
         params = data.get("params")
         if params is None:
             params = {}
@@ -169,67 +141,15 @@ class Dispatcher:
         self._fit_request_id(req, ctx)
         return spec, ctx
 
-    def _parse(self, body: bytes | str, req: _Request) -> dict[str, Any]:
-        try:
-            text = body.decode("utf-8") if isinstance(body, bytes) else body
-        except UnicodeDecodeError as err:
-            raise ApiError(ErrorCode.INVALID_VALUE, f"The body is not UTF-8 text (bad byte at offset {err.start}): send UTF-8 JSON.") from None
-        try:
-            parsed = parse_json(text)
-        except JsonTextError as err:
-            raise ApiError(ErrorCode.INVALID_VALUE, f"The body is not valid JSON: {err.message}. Send one JSON object, e.g. {_EXAMPLE}.") from None
-        # debugInfo's copy is masked only if a key could be "password" (written plainly or with \\u escapes)
-        req.may_hold_password = "\\u" in text or "password" in text.lower()
-        if not isinstance(parsed.value, dict):
-            raise ApiError(ErrorCode.INVALID_VALUE, f"The body must be a JSON object, not {describe_json(parsed.value)}: send e.g. {_EXAMPLE}.")
-        # nesting deeper than _MAX_DEPTH needs more than _MAX_DEPTH brackets: counting them is cheap
-        if text.count("{") + text.count("[") > _MAX_DEPTH and _too_deep(parsed.value):
-            raise ApiError(ErrorCode.INVALID_VALUE, f"The body nests objects or arrays more than {_MAX_DEPTH} levels deep: flatten it.")
-        req.duplicates = tuple(parsed.duplicate_keys)
-        for key in parsed.duplicate_keys:
-            req.warnings.append({"code": choice("warning.duplicate_key"),
-                                 "message": f'the key "{_clip(key)}" appears more than once in an object; only its last value was used: write each key once'})
-        return parsed.value
-
-    def _read_debug(self, data: dict[str, Any], req: _Request) -> None:
-        if "debug" not in data:
-            return
-        value = data["debug"]
-        if value is None:  # FairCom: null is the same as "none"
-            req.debug = "none"
-            return
-        mode = _DEBUG_MODES.get(value.lower()) if isinstance(value, str) else None
-        if mode is None:
-            raise ApiError.invalid("debug", describe_json(value), 'use "none", "min", "max" or "maxOnError"')
-        req.debug = mode
-
-    def _read_action(self, data: dict[str, Any], req: _Request) -> ActionSpec:
-        api = data.get("api")
-        if api == "" or (api is None and choice("api_null_is_default")):  # "" is FairCom's default: the admin api here
-            req.supplied["api"] = "admin"
-        elif not isinstance(api, str) or api.lower() != "admin":
-            shown = f'"{_clip(api)}"' if isinstance(api, str) else describe_json(api)
-            raise ApiError(ErrorCode.UNKNOWN_API, f'The api {shown} is not served here: this server implements "api": "admin".')
-        if "action" not in data:
-            raise ApiError.missing("action", f"name what to do, e.g. {_EXAMPLE}")
-        action = data["action"]
-        if not isinstance(action, str):
-            raise ApiError.invalid("action", describe_json(action), "it must be the name of an action, e.g. \"pingSession\"")
-        spec = find_action(action)
-        if spec is None:
-            close = difflib.get_close_matches(action[:64], _ACTION_NAMES, n=1, cutoff=0.6)
-            hint = (f'did you mean "{close[0]}"?' if close else
-                    "the session actions are " + ", ".join(_SESSION_ACTIONS) + "; the account actions createAccount and others")
-            raise ApiError(ErrorCode.UNKNOWN_ACTION, f'The action "{_clip(action)}" does not exist: {hint}.'.replace("?.", "?"))
-        return spec
-
     def _check_token(self, spec: ActionSpec, ctx: CallContext) -> None:
         rule, token = spec.token, ctx.token
         if rule == "none":
             return
         if token is None:
             if rule in ("required", "named"):
-                raise ApiError.missing("authToken", f"{spec.name} needs the authToken from createSession at the top level of the request")
+                raise ApiError.missing(
+                    "authToken", f"{spec.name} needs the authToken from createSession at the top level of the request"
+                )
             return
         if rule == "named":
             return
@@ -241,7 +161,7 @@ class Dispatcher:
 
     # --- writing the response ---
 
-    def _debug_mode(self, req: _Request, ctx: CallContext | None, failed: bool) -> str:
+    def _debug_mode(self, req: RequestState, ctx: CallContext | None, failed: bool) -> str:
         mode = req.debug
         if mode is None:
             session = ctx.session if ctx is not None else req.session
@@ -251,23 +171,23 @@ class Dispatcher:
             return "max" if failed else "none"
         return mode
 
-    def _success(self, req: _Request, result: Any, ctx: CallContext) -> bytes:
+    def _success(self, req: RequestState, result: Any, ctx: CallContext) -> bytes:
         mode = self._debug_mode(req, ctx, failed=False)
         token = ctx.response_token or req.token
         return self._encode(req, mode, token, result, ErrorCode.OK, "")
 
-    def _error(self, req: _Request, err: ApiError) -> bytes:
+    def _error(self, req: RequestState, err: ApiError) -> bytes:
         mode = self._debug_mode(req, None, failed=True)
         return self._encode(req, mode, req.token, None, err.code, err.message)
 
-    def _encode(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> bytes:
+    def _encode(self, req: RequestState, mode: str, token: str | None, result: Any, code: int, message: str) -> bytes:
         try:
             if mode in _PRETTY_MODES:
                 return self._pretty_answer(req, mode, token, result, code, message).encode()
             return self._compact_answer(req, mode, token, result, code, message).encode()
         except (RecursionError, ValueError, TypeError):
             log.warning("could not echo the request in the response; answering without it", exc_info=True)
-            bare = _Request()
+            bare = RequestState()
             return self._compact_answer(
                 bare, "none", token, None, ErrorCode.INVALID_VALUE,
                 "The request is nested too deeply to be echoed back: send a flatter requestId and params.",
@@ -275,7 +195,7 @@ class Dispatcher:
 
     # --- copies of the request, within the echo budget ---
 
-    def _request_id_echo(self, req: _Request, pretty: bool) -> str | None:
+    def _request_id_echo(self, req: RequestState, pretty: bool) -> str | None:
         """The requestId as the answer writes it, or None if it does not fit the echo budget."""
         form = "pretty" if pretty else "compact"
         if form not in req.echo:
@@ -287,7 +207,7 @@ class Dispatcher:
                 req.echo[form] = None
         return req.echo[form]
 
-    def _fit_request_id(self, req: _Request, ctx: CallContext) -> None:
+    def _fit_request_id(self, req: RequestState, ctx: CallContext) -> None:
         """Before the action runs: refuse a requestId whose copy would not fit in the answer."""
         if not req.has_request_id:
             return
@@ -301,17 +221,21 @@ class Dispatcher:
                 "bytes for copies of itself): match answers with a short string or number.",
             )
 
-    def _echo_request_id(self, req: _Request, pretty: bool) -> str | None:
+    def _echo_request_id(self, req: RequestState, pretty: bool) -> str | None:
         """The requestId text for this answer; None leaves it out (an error before the check)."""
         if not req.has_request_id:
             return None
         text = self._request_id_echo(req, pretty)
         if text is None:
-            req.warnings.append({"code": ErrorCode.TOO_LONG,
-                                 "message": "the requestId is too large to copy back and was left out: use a short one"})
+            req.warnings.append(
+                {
+                    "code": ErrorCode.TOO_LONG,
+                    "message": "the requestId is too large to copy back and was left out: use a short one",
+                }
+            )
         return text
 
-    def _request_copy(self, req: _Request, budget: int) -> str:
+    def _request_copy(self, req: RequestState, budget: int) -> str:
         """debugInfo.request at its place in a pretty answer, or a note when it would not fit."""
         try:
             if "requestId" in req.data and (req.echo.get("pretty", "") is None or req.echo.get("compact", "") is None):
@@ -326,7 +250,9 @@ class Dispatcher:
 
     # --- the two layouts ---
 
-    def _pretty_answer(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> str:
+    def _pretty_answer(
+        self, req: RequestState, mode: str, token: str | None, result: Any, code: int, message: str
+    ) -> str:
         """The answer as ``json.dumps(answer, indent=2)`` would write it, built from bounded pieces
         (``debugInfo.request``, the copy of the request, only for ``debug: "max"``)."""
         items: list[tuple[str, str]] = []
@@ -340,10 +266,16 @@ class Dispatcher:
         info = [("request", self._request_copy(req, req.budget - len(request_id or "")))] if mode == "max" else []
         info += [("serverSuppliedValues", pretty(req.supplied, 2)), ("errorData", "{}"),
                  ("warnings", pretty(req.warnings, 2))]
-        items += [("debugInfo", pretty_object(info, 1)), ("errorCode", str(code)), ("errorMessage", json.dumps(message))]
+        items += [
+            ("debugInfo", pretty_object(info, 1)),
+            ("errorCode", str(code)),
+            ("errorMessage", json.dumps(message)),
+        ]
         return pretty_object(items, 0)
 
-    def _compact_answer(self, req: _Request, mode: str, token: str | None, result: Any, code: int, message: str) -> str:
+    def _compact_answer(
+        self, req: RequestState, mode: str, token: str | None, result: Any, code: int, message: str
+    ) -> str:
         # pieces joined once (an answer listing 10,000 sessions is megabytes: copy it once)
         pieces = ["{"]
         if token is not None:
@@ -367,20 +299,6 @@ def _size_of(body: bytes | str) -> int:
     if isinstance(body, bytes) or body.isascii():
         return len(body)
     return len(body.encode("utf-8", "surrogatepass"))
-
-
-def _too_deep(value: Any) -> bool:
-    """True if ``value`` nests containers more than ``_MAX_DEPTH`` levels (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > _MAX_DEPTH:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
-    return False
 
 
 def _internal_error() -> ApiError:

@@ -207,7 +207,9 @@ class _ApiMessage(httputil.HTTPMessageDelegate):
                          _FORBIDDEN_LINE)
             return
         if self.size > server.max_body_bytes:
-            self._answer(server.dispatcher.error_body(ErrorCode.BODY_TOO_LARGE, too_large_message(server.max_body_bytes)))
+            self._answer(
+                server.dispatcher.error_body(ErrorCode.BODY_TOO_LARGE, too_large_message(server.max_body_bytes))
+            )
             return
         chunks = self.chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -19,11 +19,13 @@ _EXPECTATIONS = {
     "Expecting ':' delimiter": "a ':' between a property name and its value",
     "Expecting ',' delimiter": "a ',' between two items",
     "Expecting value": "a value (a string, number, object, array, true, false or null)",
-    "Expecting property name enclosed in double quotes": 'a property name in double quotes (and no comma after the last property)',
-    "Unterminated string starting at": 'the closing \'"\' of a string',
+    "Expecting property name enclosed in double quotes": (
+        "a property name in double quotes (and no comma after the last property)"
+    ),
+    "Unterminated string starting at": "the closing '\"' of a string",
     "Invalid control character at": "no raw line break or tab inside a string (write \\n or \\t)",
     "Extra data": "the end of the text (there is more after the JSON value)",
-    "Invalid \\escape": "a valid escape after the backslash (\\\\, \\\", \\n, \\uXXXX, ...)",
+    "Invalid \\escape": 'a valid escape after the backslash (\\\\, \\", \\n, \\uXXXX, ...)',
 }
 
 _NAME_BEFORE = re.compile(r'"((?:[^"\\]|\\.)*)"\s*$')

@@ -37,7 +37,8 @@ KIT_CHOICES: dict[str, Choice] = {
     "error.account_exists": Choice(12020, "FairCom header: instance name already exists"),
     "error.not_post": Choice(12006, "HTTP 405 carries this code in its envelope"),
     "error.foreign_request": Choice(
-        12006, "HTTP 403: a request from a web page (Origin of another site, or a non-loopback Host on a loopback server)"
+        12006,
+        "HTTP 403: a request from a web page (Origin of another site, or a non-loopback Host on a loopback server)",
     ),
     "error.other_user": Choice(
         12006, "HTTP 403: a connection from another operating-system user's process to a loopback server"
@@ -47,7 +48,8 @@ KIT_CHOICES: dict[str, Choice] = {
         12009, "FairCom header: internal error; the message says another program held the database and nothing changed"
     ),
     "error.database_failed": Choice(
-        12009, "FairCom header: internal error; the message says the database write failed (disk full?) and nothing changed"
+        12009,
+        "FairCom header: internal error; the message says the database write failed (disk full?) and nothing changed",
     ),
     "error.login_queue_full": Choice(12015, "FairCom header: out of limit; too many logins waiting to be checked"),
     # --- warnings in debugInfo.warnings ---
@@ -55,7 +57,9 @@ KIT_CHOICES: dict[str, Choice] = {
     "warning.unknown_property": Choice(12012, "a property the action does not know was ignored"),
     "warning.value_taken": Choice(12012, 'a "true" or "4" string where a boolean or number belongs was taken as one'),
     "warning.not_found": Choice(12012, "describeAccounts: a listed username matches no account the caller may see"),
-    "warning.account_property": Choice(12012, "an account property is stored only, or createAccount set an empty password"),
+    "warning.account_property": Choice(
+        12012, "an account property is stored only, or createAccount set an empty password"
+    ),
     # --- behaviour ---
     "password_mask": Choice("********", "debugInfo's request copy hides passwords (FairCom echoes them)"),
     "timestamp_zone": Choice("UTC", "session timestamps are UTC, written without a zone"),
@@ -74,8 +78,12 @@ KIT_CHOICES: dict[str, Choice] = {
     "answer_echo_factor": Choice(
         2, "an answer's copies of its request (requestId, debugInfo.request) take at most 2x the request's bytes"
     ),
-    "answer_echo_floor_bytes": Choice(256 * 1024, "... and always at least 256 KiB, so small requests are copied back whole"),
-    "max_connections": Choice(1000, "client connections (HTTP and WebSocket) at once; the longest-idle is closed for a new one"),
+    "answer_echo_floor_bytes": Choice(
+        256 * 1024, "... and always at least 256 KiB, so small requests are copied back whole"
+    ),
+    "max_connections": Choice(
+        1000, "client connections (HTTP and WebSocket) at once; the longest-idle is closed for a new one"
+    ),
     "connection_fd_reserve": Choice(
         64, "the connection cap stays this many below the fd soft limit (database, log, listening sockets)"
     ),
@@ -83,10 +91,14 @@ KIT_CHOICES: dict[str, Choice] = {
     "connection_idle_timeout_seconds": Choice(300, "a keep-alive connection with no request for 300 s is closed"),
     "body_timeout_seconds": Choice(60, "a request body must arrive within 60 s"),
     "login_queue_per_address": Choice(
-        32, "password checks waiting or running for one client address (a room behind one NAT logs in at once); more get 12015"
+        32,
+        "password checks waiting or running for one client address (a room behind one NAT logs in at once); "
+        "more get 12015",
     ),
     "login_queue_total": Choice(128, "password checks waiting or running in all; more get 12015"),
-    "db_busy_timeout_seconds": Choice(2.0, "a write waits this long for another program's database lock, then 12009 'busy'"),
+    "db_busy_timeout_seconds": Choice(
+        2.0, "a write waits this long for another program's database lock, then 12009 'busy'"
+    ),
     "services_json_max_bytes": Choice(1024 * 1024, "services.json is read up to 1 MiB; a larger file stops the start"),
     "last_access_flush_seconds": Choice(5, "a permanent session's last-access time reaches disk at most 5 s late"),
     "password_hash": Choice(
@@ -102,12 +114,15 @@ KIT_CHOICES: dict[str, Choice] = {
         True, "defaultResponseOptions given to createSession/alterSession replace only the options named"
     ),
     "admin_sees_every_session": Choice(
-        True, "describeSessions and listSessions show the administrator every live session, as the seed tutorial "
-              "does; FairCom's reference pages say the sessions created by the caller's account",
+        True,
+        "describeSessions and listSessions show the administrator every live session, as the seed tutorial "
+        "does; FairCom's reference pages say the sessions created by the caller's account",
     ),
     "listservices_tls_needs_token": Choice(True, "listener tls objects are shown only to a valid authToken"),
     # --- the envelope, where FairCom's pages leave a case open ---
-    "api_null_is_default": Choice(True, '"api": null is treated like "api" left out (FairCom documents "" as the default)'),
+    "api_null_is_default": Choice(
+        True, '"api": null is treated like "api" left out (FairCom documents "" as the default)'
+    ),
     "server_version": Choice(
         "FairCom tutorial kit {version} (a stand-in for learning, not a FairCom server)",
         "serverVersion must never be mistaken for a real server's (FairCom's pages show the product and version)",
@@ -121,8 +136,13 @@ KIT_CHOICES: dict[str, Choice] = {
         ("manageService",), "the kit's only service action is listServices; this one answers 12008 naming its page"
     ),
     "account_property_defaults": Choice(
-        {"lockoutAfterNFailedAttempts": 0, "maxDaysBeforePasswordMustChange": 0, "maxMinutesBeforeNextLogin": 0,
-         "memoryLimit": 0, "memoryRule": "default"},
+        {
+            "lockoutAfterNFailedAttempts": 0,
+            "maxDaysBeforePasswordMustChange": 0,
+            "maxMinutesBeforeNextLogin": 0,
+            "memoryLimit": 0,
+            "memoryRule": "default",
+        },
         "FairCom defaults them to server settings (LOGON_FAIL_LIMIT, ...) the kit does not have; these are the "
         "values FairCom's listAccounts example shows for the admin account",
     ),
@@ -133,17 +153,27 @@ KIT_CHOICES: dict[str, Choice] = {
         ("maxDaysBeforePasswordMustChange", "maxMinutesBeforeNextLogin", "memoryLimit", "memoryRule"),
         "stored and returned, not acted on (a warning says so); the dates and the lockout are enforced at login",
     ),
-    "account_lockout_in_memory": Choice(True, "an account's failed-login count and lockout live in memory: a restart ends them"),
+    "account_lockout_in_memory": Choice(
+        True, "an account's failed-login count and lockout live in memory: a restart ends them"
+    ),
     "account_disable_date_whole_day": Choice(
         True, 'a disableDatetime given as a date ("2024-12-31") allows logins through that whole day, UTC'
     ),
-    "memory_rule_any_string": Choice(True, "memoryRule: FairCom shows only \"default\"; any string of 1 to 64 bytes is stored"),
-    "admin_role_names": Choice(("ADMIN",), 'roleNames of the administrator (FairCom\'s listAccounts example shows role "ADMIN")'),
+    "memory_rule_any_string": Choice(
+        True, 'memoryRule: FairCom shows only "default"; any string of 1 to 64 bytes is stored'
+    ),
+    "admin_role_names": Choice(
+        ("ADMIN",), 'roleNames of the administrator (FairCom\'s listAccounts example shows role "ADMIN")'
+    ),
     "list_accounts_admin_only": Choice(
         True, "FairCom lists the accounts the caller 'is authorized to see'; in the kit only the administrator may"
     ),
-    "describe_accounts_default_own": Choice(True, "describeAccounts without usernames (or with []) describes the caller's account"),
-    "describe_accounts_result_key": Choice("accounts", "FairCom's example shows one bare account object; the kit lists them"),
+    "describe_accounts_default_own": Choice(
+        True, "describeAccounts without usernames (or with []) describes the caller's account"
+    ),
+    "describe_accounts_result_key": Choice(
+        "accounts", "FairCom's example shows one bare account object; the kit lists them"
+    ),
     "account_actions_empty_result": Choice(True, 'createAccount, alterAccount, dropAccounts answer "result": {}'),
     "alter_own_account_properties": Choice(
         ("password", "accountDescription"),
@@ -163,11 +193,13 @@ KIT_CHOICES: dict[str, Choice] = {
     ),
     # --- the server process's life and who may reach it (docs/security.md, docs/jupyterhub.md) ---
     "own_user_only": Choice(
-        True, "a loopback server answers only connections from processes of its own OS user (asked of the "
+        True,
+        "a loopback server answers only connections from processes of its own OS user (asked of the "
         "kernel once per connection); `serve --allow-other-users` turns it off",
     ),
     "serve_idle_timeout_seconds": Choice(
-        3600, "the lessons' background server stops after this long with no request and no open WebSocket "
+        3600,
+        "the lessons' background server stops after this long with no request and no open WebSocket "
         "(a temporary session's default idleConnectionTimeoutSeconds); the kit starts it again on the next request",
     ),
 }

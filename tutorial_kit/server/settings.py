@@ -117,9 +117,15 @@ def _check_options(prop: str, value: Any, warn: Warn | None) -> dict[str, Any]:
     out = {}
     for key, item in value.items():
         if key not in RESPONSE_OPTIONS:
-            raise ApiError.invalid(f"{prop}.{key[:40]}", "an unknown option", "the options are " + ", ".join(RESPONSE_OPTIONS))
+            raise ApiError.invalid(
+                f"{prop}.{key[:40]}", "an unknown option", "the options are " + ", ".join(RESPONSE_OPTIONS)
+            )
         allowed = RESPONSE_OPTIONS[key]
-        out[key] = check_bool(f"{prop}.{key}", item, warn) if allowed is None else _check_choice(f"{prop}.{key}", item, allowed)
+        out[key] = (
+            check_bool(f"{prop}.{key}", item, warn)
+            if allowed is None
+            else _check_choice(f"{prop}.{key}", item, allowed)
+        )
     return out
 
 

@@ -358,7 +358,8 @@ class Store:
     def sessions(self) -> list[SessionRow]:
         """Every permanent session, in creation order."""
         rows = self._conn.execute(
-            "SELECT token, seq, name_key, settings, started, last_access, client_ip FROM permanent_sessions ORDER BY seq"
+            "SELECT token, seq, name_key, settings, started, last_access, client_ip "
+            "FROM permanent_sessions ORDER BY seq"
         ).fetchall()
         # One parse for all the settings objects (a start with 10,000 sessions spends a third of
         # its loading time parsing them one by one); row by row if that does not line up.

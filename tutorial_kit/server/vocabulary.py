@@ -43,7 +43,9 @@ ACCOUNT_ACTIONS: tuple[str, ...] = ("createAccount", "alterAccount", "dropAccoun
 #: every action the kit's server serves, in the order the lessons and the playground list them
 SERVED_ACTIONS: tuple[str, ...] = SESSION_ACTIONS + SERVICE_ACTIONS + ACCOUNT_ACTIONS
 #: actions that need no authToken (a client need not hold one to send them)
-TOKENLESS_ACTIONS: frozenset[str] = frozenset(name for name in SERVED_ACTIONS if TOKEN_RULES[name] in ("none", "optional"))
+TOKENLESS_ACTIONS: frozenset[str] = frozenset(
+    name for name in SERVED_ACTIONS if TOKEN_RULES[name] in ("none", "optional")
+)
 
 
 def not_emulated() -> tuple[str, ...]:

@@ -104,8 +104,13 @@ def format_room(rows: Sequence[LearnerRow]) -> str:
     body = [(r.username, str(r.live_sessions), "yes" if r.has_api_key else "-", str(r.revoked),
              r.last_request or "-") for r in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i in (0, 4) else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(line, widths, strict=True))).rstrip() for line in [header, *body]]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i in (0, 4) else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in [header, *body]
+    ]
     with_key = sum(r.has_api_key for r in rows)
     revoked = sum(r.revoked > 0 for r in rows)
     lines.append(f"{len(rows)} learner(s): {sum(r.live_sessions > 0 for r in rows)} with a live session, "

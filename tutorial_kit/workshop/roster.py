@@ -203,7 +203,11 @@ def read_roster(path: str | os.PathLike[str]) -> list[Account]:
 
 def _call(client: KitClient, action: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
     """One admin action with debug off (a real FairCom server echoes passwords in debugInfo)."""
-    return client.call(action, dict(params) if params is not None else None, debug="none", **kwargs).raise_for_error().result
+    return (
+        client.call(action, dict(params) if params is not None else None, debug="none", **kwargs)
+        .raise_for_error()
+        .result
+    )
 
 
 @contextmanager
@@ -228,8 +232,10 @@ def _create_one(client: KitClient, name: str, description: str, existing: str,
         return Account(name, password)
     except JsonActionError as err:
         if err.error_code == ErrorCode.UNKNOWN_ACTION:
-            raise KitUsageError(f"{client.url} answered createAccount with {ErrorCode.UNKNOWN_ACTION} (unknown action): this server does "
-                                "not offer FairCom's account actions; create the accounts with its own tools") from err
+            raise KitUsageError(
+                f"{client.url} answered createAccount with {ErrorCode.UNKNOWN_ACTION} (unknown action): "
+                "this server does not offer FairCom's account actions; create the accounts with its own tools"
+            ) from err
         if err.error_code == ErrorCode.ACCOUNT_EXISTS and existing == "fail":
             err.add_note("to leave existing accounts alone use existing='skip', to give them new passwords "
                          "existing='reset' (--existing skip|reset on the command line)")
