@@ -11,11 +11,13 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 CHP_VERSION := 5.3.0
 CHP := $(VENV)/hub-proxy/node_modules/.bin/configurable-http-proxy
 
-.PHONY: lab lite test test-fast outputs bench bench-lite serve clean help hub-figures
+.PHONY: lab lite test test-fast lint outputs bench bench-lite serve clean help hub-figures
 
 help:
 	@echo "make lab      start JupyterLab on lesson 1 (LAB_ARGS='--port=9999 --no-browser' passes through)"
-	@echo "make test     run every test, notebooks included (what CI runs)"
+	@echo "make test     run every test, notebooks included (what CI runs); starts with make lint"
+	@echo "make test-fast  make lint, then the tests that start no browser and no subprocess-heavy setup"
+	@echo "make lint     ruff and mypy, configured in pyproject.toml"
 	@echo "make outputs  re-run every notebook and save its outputs deterministically"
 	@echo "make bench    run the benchmark and print the figures"
 	@echo "make serve    run the embedded server in the foreground"
@@ -45,11 +47,15 @@ lite: $(STAMP)
 $(CHP): | $(STAMP)
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy configurable-http-proxy@$(CHP_VERSION)
 
-test: $(STAMP) $(CHP)
+lint: $(STAMP)
+	$(PY) -m ruff check tutorial_kit tests
+	$(PY) -m mypy
+
+test: $(STAMP) $(CHP) lint
 	$(PY) -m pytest tests
 	$(PY) -m pytest $(NBVAL) notebooks
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) lint
 	$(PY) -m pytest tests -m "not slow and not browser"
 
 outputs: $(STAMP)
