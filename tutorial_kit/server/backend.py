@@ -14,7 +14,7 @@ import sqlite3
 import string
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -80,7 +80,10 @@ class Backend:
         hash_executor: Executor | None = None,
         login_queue_per_address: int = choice("login_queue_per_address"),
         login_queue_total: int = choice("login_queue_total"),
+        admin_hash: Future[str] | None = None,
     ) -> None:
+        """``admin_hash``: ADMIN's first password hash, computed ahead (:func:`~.accounts.hash_ahead`);
+        used only if the store has no ADMIN yet."""
         self.config = config
         self._defaults_cache: tuple[RunningConfig, dict[str, Any]] | None = None
         self.store = store
@@ -88,7 +91,7 @@ class Backend:
         self.clock = clock or (reproducible.clock if reproducible else time.time)
         self.served_ports = dict(served_ports or {})  # serviceName -> the port really served on
         self.accounts = AccountBook(store, self.clock)
-        self.accounts.ensure_admin()
+        self.accounts.ensure_admin(admin_hash)
         self.throttle = LoginThrottle(self.clock)
         self.lockout = AccountLockout(self.clock)
         self.sessions = SessionTable(self.clock)
@@ -129,8 +132,9 @@ class Backend:
     def render_loaded(self, batch: int = 100) -> bool:
         """Render the JSON of up to ``batch`` sessions loaded at start; True while some remain.
 
-        The server calls this between requests once it is listening (a batch of 100 takes about a
-        millisecond, which is all a request can wait for it), so a start with 10,000
+        The server calls this between requests from a quarter second after it starts listening (a
+        batch of 100 takes about a millisecond, which is all a request can wait for it; the first
+        requests, answered meanwhile, wait for none), so a start with 10,000
         permanent sessions is not slowed by rendering them, nor is the first describeSessions.
         (A session renders itself on first use anyway; this only does it ahead of time.)
         """

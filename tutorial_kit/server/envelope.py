@@ -14,7 +14,6 @@ the server spend seconds indenting a 60-deep array.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 import logging
@@ -217,6 +216,8 @@ class Dispatcher:
             raise ApiError.invalid("action", describe_json(action), "it must be the name of an action, e.g. \"pingSession\"")
         spec = find_action(action)
         if spec is None:
+            import difflib  # here, not at start: only a misspelt action needs it
+
             close = difflib.get_close_matches(action[:64], _ACTION_NAMES, n=1, cutoff=0.6)
             hint = (f'did you mean "{close[0]}"?' if close else
                     "the session actions are " + ", ".join(_SESSION_ACTIONS) + "; the account actions createAccount and others")

@@ -33,13 +33,16 @@ from .kit_choices import choice
 from .lifetime import Lifetime, RunGuard
 from .limits import ServerLimits
 from .reproducible import Reproducible, reproducible_from_env
-from .store import Store
+from .store import Store, database_path
 
 __all__ = ["ServerCore", "EmulatorServer", "services_path"]
 
 log = logging.getLogger(__name__)
 
 _LOOP_LOCK_WAIT = 0.25  # seconds a read on the loop thread may wait for another program's lock
+#: seconds after listening before the loaded sessions are rendered: a batch per loop turn from
+#: the start would add a batch to each turn of the first request's (its accept, read, answer)
+_RENDER_AFTER = 0.25
 
 
 def services_path(home: Path) -> Path:
@@ -60,10 +63,13 @@ class ServerCore:
 
     def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
                  max_body_bytes: int | None = None, env: Mapping[str, str] | None = None,
-                 lifetime: Lifetime | None = None, allow_other_users: bool = False, **limits: Any) -> None:
+                 lifetime: Lifetime | None = None, allow_other_users: bool = False,
+                 admin_hash: concurrent.futures.Future[str] | None = None, **limits: Any) -> None:
         """``limits``: any field of :class:`~.limits.ServerLimits` (``max_connections=200``...); None = default.
         ``lifetime``: when the run ends by itself (owner gone, idle; :mod:`.lifetime`);
-        ``allow_other_users``: also answer other users' programs on a loopback listener (:mod:`.peers`)."""
+        ``allow_other_users``: also answer other users' programs on a loopback listener (:mod:`.peers`);
+        ``admin_hash``: ADMIN's first password hash, already under way (:func:`~.accounts.hash_ahead`),
+        used if the home has no ADMIN yet."""
         self.home = Path(home)
         self.host = host
         self.port_override = port
@@ -73,6 +79,7 @@ class ServerCore:
         # the home's lock, the run record, owner/idle stops and the same-user gate (lifetime.py)
         self.run_guard = RunGuard(self.home, lifetime=lifetime, own_user_only=own_user_only)
         self.env = os.environ if env is None else env
+        self.admin_hash = admin_hash
         self.guard: ConnectionGuard | None = None
         self.config: RunningConfig | None = None
         self.backend: Backend | None = None
@@ -144,18 +151,18 @@ class ServerCore:
         flush_ms = choice("last_access_flush_seconds") * 1000 / 2
         self._flusher = ioloop.PeriodicCallback(self.backend.flush, flush_ms)
         self._flusher.start()
-        self._renderer = asyncio.get_running_loop().call_soon(self._render_loaded)
+        self._renderer = asyncio.get_running_loop().call_later(_RENDER_AFTER, self._render_loaded)
         self.run_guard.started(self.url, self.port or self.https_port or 0, app.app.settings["open_sockets"],
                                config.warnings)
 
     def _open_backend(self, config: RunningConfig, addresses: tuple[str, ...], served: dict[int, int],
                       reproducible: Reproducible | None) -> Backend:
         """Open the store and load the server's state; refuse a network address while ADMIN/ADMIN works."""
-        store = Store(self.home / "data" / "kit.sqlite3", busy_timeout=self.limits.db_busy_timeout)
+        store = Store(database_path(self.home), busy_timeout=self.limits.db_busy_timeout)
         try:
             backend = Backend(config, store, ip_addresses=addresses, served_ports=served, reproducible=reproducible,
                               login_queue_per_address=self.limits.login_queue_per_address,
-                              login_queue_total=self.limits.login_queue_total)
+                              login_queue_total=self.limits.login_queue_total, admin_hash=self.admin_hash)
         except sqlite3.Error as err:
             store.close()
             raise store.unusable(err) from None
