@@ -12,7 +12,6 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from concurrent.futures import Future
 from pathlib import Path
 
 from .._exceptions import ConfigFileError, HomeInUseError, KitError, KitUsageError
@@ -79,7 +78,7 @@ def _add_more_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     doctor.register(commands)
 
 
-async def _serve_async(args: argparse.Namespace, admin_hash: Future[str] | None = None) -> int:
+async def _serve_async(args: argparse.Namespace) -> int:
     from ..server.lifetime import Lifetime
     from ..server.runner import ServerCore
 
@@ -91,7 +90,7 @@ async def _serve_async(args: argparse.Namespace, admin_hash: Future[str] | None 
         lifetime = Lifetime(on_end=lambda reason: stop.set(), owner_pid=args.owner_pid,
                             idle_timeout=args.idle_timeout or None)
     core = ServerCore(args.home, host=args.host, port=args.port, lifetime=lifetime,
-                      allow_other_users=args.allow_other_users, admin_hash=admin_hash, **_limit_values(args))
+                      allow_other_users=args.allow_other_users, defer_admin=True, **_limit_values(args))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -109,13 +108,8 @@ async def _serve_async(args: argparse.Namespace, admin_hash: Future[str] | None 
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..server.accounts import ADMIN, hash_ahead
-    from ..server.store import database_path
-
-    # a home without a database gets ADMIN/ADMIN: its scrypt hash runs meanwhile, on another core
-    admin_hash = None if database_path(args.home).exists() else hash_ahead(ADMIN)
     try:
-        return asyncio.run(_serve_async(args, admin_hash))
+        return asyncio.run(_serve_async(args))
     except ConfigFileError as err:
         print(f"tutorial-kit serve: {err}", file=sys.stderr)
         return EXIT_CONFIG

@@ -32,7 +32,8 @@ from .kit_choices import choice
 from .pbkdf2 import pbkdf2_sha256
 from .store import AccountRow, Store
 
-__all__ = ["hash_password", "hash_ahead", "verify_password", "name_key", "AccountBook", "LoginThrottle", "LoginQueue"]
+__all__ = ["hash_password", "hash_in_thread", "verify_password", "name_key", "AccountBook", "LoginThrottle",
+           "LoginQueue"]
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +65,16 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
     return f"scrypt${params['n']}${params['r']}${params['p']}${encode(salt).decode()}${encode(digest).decode()}"
 
 
-def hash_ahead(password: str) -> Future[str]:
-    """Start :func:`hash_password` on a thread of its own; its future holds the hash (or its error).
+def hash_in_thread(password: str, into: Future[str] | None = None) -> Future[str]:
+    """Start :func:`hash_password` on a thread of its own; the future (``into``, else a new one)
+    gets the hash, or its error.
 
-    ``tutorial-kit serve`` on a home without a database starts ADMIN's first hash this way before
-    it imports the HTTP side: scrypt releases the GIL, so its ~45 ms run on another core while the
-    imports run on this one, instead of one after the other. The hash is the same (its own random
-    salt, the same parameters); only when it is computed changes.
+    ``tutorial-kit serve`` on a new home computes ADMIN's first hash this way once it listens
+    (:class:`~.runner.ServerCore`'s ``defer_admin``): scrypt releases the GIL, so its ~45 ms do
+    not hold up the first answers. The hash is the same (its own random salt, the same
+    parameters); only when it is computed changes.
     """
-    future: Future[str] = Future()
+    future: Future[str] = Future() if into is None else into
 
     def run() -> None:
         try:
@@ -80,7 +82,7 @@ def hash_ahead(password: str) -> Future[str]:
         except BaseException as err:  # noqa: BLE001 - handed to whoever takes the result
             future.set_exception(err)
 
-    threading.Thread(target=run, name="kit-hash-ahead", daemon=True).start()
+    threading.Thread(target=run, name="kit-admin-hash", daemon=True).start()
     return future
 
 
@@ -259,8 +261,8 @@ class AccountBook:
         self.clock = clock
 
     def ensure_admin(self, ready_hash: Future[str] | None = None) -> None:
-        """Create ADMIN/ADMIN on a fresh server; ``ready_hash``: that password's hash, computed ahead
-        (:func:`hash_ahead`), else it is computed here."""
+        """Create ADMIN/ADMIN on a fresh server; ``ready_hash``: that password's hash, computed
+        elsewhere (:func:`hash_in_thread`), else it is computed here."""
         if self.store.account(ADMIN) is None:
             password_hash = ready_hash.result() if ready_hash is not None else hash_password(ADMIN)
             self.store.insert_account(AccountRow(ADMIN, ADMIN, password_hash, "", True,
