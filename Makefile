@@ -30,6 +30,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) -m tutorial_kit.notebook.jupyter_settings install $(VENV)
+# an editable install compiles nothing: without this, a shell with PYTHONDONTWRITEBYTECODE set
+# compiles the kit at every server start (`make bench`: "background start, kit not compiled")
+	$(PY) -m compileall -q tutorial_kit
 	@touch $(STAMP)
 
 # JupyterLab's root is the repository (the file browser shows server-home/config/services.json);

@@ -70,10 +70,34 @@ def test_start_restart_and_the_session_counts(bench: tuple[dict[str, Any], str])
         assert _number(row["ping"]["p50_ms"]) and _number(row["ping"]["p99_ms"])
 
 
+def test_spawns_side_by_side_with_a_bare_tornado_import(bench: tuple[dict[str, Any], str]) -> None:
+    """Issue 15: the bare spawn, the fresh start and the 2,000-key restart, in the table and the JSON."""
+    results, table = bench
+    spawn = results["spawn"]
+    assert spawn["rounds"] == results["config"]["spawn_rounds"] == 1
+    assert spawn["bare"]["code"] == "import tornado.web"
+    assert spawn["restart"]["permanent_sessions"] == 2000
+    for kind in ("bare", "fresh_start", "restart"):
+        row = spawn[kind]
+        assert all(_number(row[k]) and row[k] > 0 for k in ("median_ms", "min_ms", "max_ms", "first_ms")), kind
+        assert row["runs"] == 1
+    for kind, target in (("fresh_start", 1.3), ("restart", 1.5)):
+        row = spawn[kind]
+        assert row["target_ratio"] == target
+        assert _number(row["ratio"]) and row["ratio"] > 0 and _number(row["ratio_of_medians"])
+        assert len(row["rounds_ratio"]) == 1
+    assert 'bare: python -c "import tornado.web", spawn to exit' in table
+    assert "fresh start (empty home), spawn to first answer" in table
+    assert "restart, 2,000 permanent sessions, spawn to first answer" in table
+    assert "<= 1.3x" in table and "<= 1.5x" in table
+
+
 def test_every_target_has_a_value_and_a_verdict(bench: tuple[dict[str, Any], str]) -> None:
     results, table = bench
     names = [t["name"] for t in results["targets"]]
-    assert len(names) == 6
+    assert len(names) == 8
+    assert "fresh start / bare tornado spawn (ratio)" in names
+    assert "restart, 2,000 keys / bare spawn (ratio)" in names
     for target in results["targets"]:
         assert _number(target["value"]) and isinstance(target["met"], bool) and target["target"]
     assert "Targets" in table

@@ -16,6 +16,12 @@ One run prints a table and, with ``--json PATH``, writes every figure as JSON. W
 * **start and restart** of the in-process server (:class:`~tutorial_kit.server.EmulatorServer`,
   from the call to the first answered request) and of the background process
   (``python -m tutorial_kit serve --port 0``, from spawn to the first answered request).
+* **spawns side by side** (issue 15): in the same run, interleaved round by round, a bare
+  ``python -c "import tornado.web"`` (spawn to exit), a server start on a fresh, empty home and a
+  restart of a home holding 2,000 permanent sessions, both started as the lessons'
+  ``ServerControl`` starts them (:func:`~tutorial_kit.control.spawn.spawn_server`) and timed from
+  spawn to the first answered request. Each is reported with its ratio to the bare spawn of the
+  same round (targets: fresh start <= 1.3x, restart <= 1.5x).
 * **describeSessions** of every session (debug none), round trip, with N live sessions.
 * **growth**: each of those with 100, 1,000 and 10,000 sessions.
 

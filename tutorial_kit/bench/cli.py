@@ -13,16 +13,23 @@ from typing import Any
 
 from . import procs
 from .homes import make_home
-from .measure import background_start, background_start_uncompiled, inprocess_start, live_sessions_series, request_cost
+from .measure import (
+    background_start,
+    background_start_uncompiled,
+    inprocess_start,
+    live_sessions_series,
+    request_cost,
+    spawn_ratios,
+)
 from .procs import cpu_clock_name
 from .report import format_report, machine_info, targets
 
 __all__ = ["main", "run"]
 
 FULL = {"requests": 2000, "rounds": 10, "warmup": 500, "sizes": [100, 1000, 10000], "start_reps": 5,
-        "describe_reps": 20, "ping_requests": 500}
+        "describe_reps": 20, "ping_requests": 500, "spawn_rounds": 9}
 QUICK = {"requests": 200, "rounds": 1, "warmup": 20, "sizes": [100], "start_reps": 1,
-         "describe_reps": 3, "ping_requests": 20}
+         "describe_reps": 3, "ping_requests": 20, "spawn_rounds": 1}
 MAX_SECONDS = 120.0  # per measurement loop
 
 
@@ -44,6 +51,8 @@ def run(config: dict[str, Any], progress: Any = None) -> dict[str, Any]:
             starts[str(size)] = {"inprocess": inprocess_start(home, config["start_reps"]),
                                  "background": background_start(home, config["start_reps"], tmp / "background.log")}
         results["start"] = starts
+        say("spawns side by side: bare `import tornado.web`, fresh start, restart with 2,000 API keys ...")
+        results["spawn"] = spawn_ratios(tmp, config["spawn_rounds"])
         say("background start with the kit's modules not byte-compiled ...")
         results["start_uncompiled"] = background_start_uncompiled(tmp / "perm-0", config["start_reps"],
                                                                   tmp / "background.log")

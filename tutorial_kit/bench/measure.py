@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..server.runner import EmulatorServer
+from ..control.process import terminate
+from ..control.servicesfile import set_default
+from ..control.spawn import spawn_server
+from ..server.kit_choices import choice
+from ..server.runner import EmulatorServer, services_path
 from . import procs
 from .homes import add_live_sessions, make_home
 from .httpraw import RawClient
 from .load import percentile
-from .procs import LoadWorker, ServerProcess, bare_argv, ours_argv
+from .procs import LoadWorker, ServerProcess, bare_argv, clean_env, ours_argv, wait_exact
 
 __all__ = ["request_cost", "inprocess_start", "background_start", "background_start_uncompiled",
-           "live_sessions_series"]
+           "spawn_ratios", "live_sessions_series", "SPAWN_SESSIONS", "BARE_SPAWN_CODE"]
 
 _HOST = "127.0.0.1"
 _PING = b'{"api": "admin", "action": "pingSession", "debug": "none"}'
@@ -114,7 +122,7 @@ def _cost_row(by_server: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         }
     # each round measures both servers back to back: their ratio is steadier than a ratio of
     # medians taken minutes apart on a shared machine
-    ratios = [b["cpu_us_per_request"] / o["cpu_us_per_request"] for b, o in zip(by_server["bare"], by_server["ours"])]
+    ratios = [b["cpu_us_per_request"] / o["cpu_us_per_request"] for b, o in zip(by_server["bare"], by_server["ours"], strict=True)]
     row["ratio_bare_over_ours"] = statistics.median(ratios)
     row["ratio_of_medians"] = row["bare"]["cpu_us_per_request"] / row["ours"]["cpu_us_per_request"]
     row["rounds_ratio"] = [round(r, 3) for r in ratios]
@@ -223,6 +231,72 @@ def background_start_uncompiled(home: Path, reps: int, log_path: Path) -> dict[s
         procs.PYCACHE.clear()
         procs.PYCACHE.update(saved)
     return _summary(starts)
+
+
+# --- spawns side by side: a bare tornado import, a fresh start, a restart with 2,000 API keys ---
+
+#: the reference spawn: the same Python, the same environment, importing tornado.web and exiting
+BARE_SPAWN_CODE = "import tornado.web"
+#: permanent sessions in the home of the measured restart
+SPAWN_SESSIONS = 2000
+
+
+def _bare_spawn() -> float:
+    """``python -c "import tornado.web"``: spawn to exit, ms."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", BARE_SPAWN_CODE], stdin=subprocess.DEVNULL, env=clean_env())
+    wait_exact(proc, 60.0)
+    elapsed = _ms(time.perf_counter() - t0)
+    if proc.returncode != 0:
+        raise RuntimeError(f"python -c {BARE_SPAWN_CODE!r} exited with code {proc.returncode}")
+    return elapsed
+
+
+def _served_spawn(home: Path) -> float:
+    """The lessons' server start (:func:`~tutorial_kit.control.spawn.spawn_server`, as ServerControl
+    calls it: detached ``python -m tutorial_kit serve --home HOME --port 0 --owner-pid PID
+    --idle-timeout S``): spawn to the first answered request, ms. The server is stopped after."""
+    t0 = time.perf_counter()
+    spawned = spawn_server(home, 0, env=clean_env(), log_path=home / "run" / "server.log",
+                           services=services_path(home), timeout=60.0, owner_pid=os.getpid(),
+                           idle_timeout=choice("serve_idle_timeout_seconds"))
+    try:
+        _first_answer(spawned.port)
+        return _ms(time.perf_counter() - t0)
+    finally:
+        terminate(spawned.pid, 10.0)
+
+
+def spawn_ratios(tmp: Path, reps: int) -> dict[str, Any]:
+    """Interleaved, ``reps`` rounds (after one unmeasured warm-up round, which fills the bytecode
+    cache): the bare spawn, a start on a fresh (empty) home, and a restart of a home holding
+    :data:`SPAWN_SESSIONS` permanent sessions (permanent sessions enabled). The order rotates
+    from round to round. Ratios are each round's own (server / bare, same round), then the median."""
+    restart_home = make_home(tmp / f"spawn-{SPAWN_SESSIONS}", permanent=SPAWN_SESSIONS)
+    set_default(services_path(restart_home), "enablePermanentJsonApiSessions", True)
+    kinds: dict[str, Callable[[int], float]] = {
+        "bare": lambda n: _bare_spawn(),
+        "fresh_start": lambda n: _served_spawn(tmp / f"spawn-fresh-{n}"),
+        "restart": lambda n: _served_spawn(restart_home),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in kinds}
+    for n in range(reps + 1):
+        names = list(kinds)
+        names = names[n % 3:] + names[:n % 3]
+        for name in names:
+            value = kinds[name](n)
+            if n:  # round 0 warms the caches up
+                samples[name].append(value)
+    out: dict[str, Any] = {name: _summary(values) for name, values in samples.items()}
+    for name, target in (("fresh_start", 1.3), ("restart", 1.5)):
+        ratios = [v / b for v, b in zip(samples[name], samples["bare"], strict=True)]
+        out[name].update(ratio=statistics.median(ratios),
+                         ratio_of_medians=out[name]["median_ms"] / out["bare"]["median_ms"],
+                         rounds_ratio=[round(r, 3) for r in ratios], target_ratio=target)
+    out["bare"]["code"] = BARE_SPAWN_CODE
+    out["restart"]["permanent_sessions"] = SPAWN_SESSIONS
+    out["rounds"] = reps
+    return out
 
 
 # --- live sessions: describeSessions of all, and ping, with N sessions -------------------------

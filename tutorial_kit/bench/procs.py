@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["cpu_seconds", "cpu_clock_name", "ServerProcess", "LoadWorker", "read_line", "clean_env", "PYCACHE"]
+__all__ = ["cpu_seconds", "cpu_clock_name", "ServerProcess", "LoadWorker", "read_line", "clean_env", "wait_exact",
+           "PYCACHE"]
 
 #: Bytecode of spawned Pythons: ``{"prefix": DIR}`` gives them Python's default caching in DIR (a
 #: temporary folder, so the work tree is untouched) even if PYTHONDONTWRITEBYTECODE is set here;
@@ -85,7 +86,7 @@ def read_line(stream: IO[bytes], timeout: float) -> str:
     return data.decode("utf-8", "replace").split("\n", 1)[0]
 
 
-def _wait_exact(proc: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_exact(proc: subprocess.Popen[bytes], timeout: float) -> None:
     """Wait for ``proc`` to exit, waking when it does: ``Popen.wait(timeout)`` polls with sleeps
     of up to 50 ms, which would add up to 50 ms to a measured stop. Uses a pidfd (Linux)."""
     try:
@@ -130,7 +131,7 @@ class ServerProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                _wait_exact(self.proc, timeout)
+                wait_exact(self.proc, timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout)

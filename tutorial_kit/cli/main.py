@@ -91,7 +91,7 @@ async def _serve_async(args: argparse.Namespace) -> int:
         lifetime = Lifetime(on_end=lambda reason: stop.set(), owner_pid=args.owner_pid,
                             idle_timeout=args.idle_timeout or None)
     core = ServerCore(args.home, host=args.host, port=args.port, lifetime=lifetime,
-                      allow_other_users=args.allow_other_users, **_limit_values(args))
+                      allow_other_users=args.allow_other_users, defer_admin=True, **_limit_values(args))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)

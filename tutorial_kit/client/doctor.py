@@ -24,12 +24,14 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .._exceptions import KitError
 from ..server.errors import BAD_TOKEN_MESSAGE, ErrorCode
-from .examples import Example, Replayer, differences, find_corpus, load_examples
-from .kit_client import KitClient, mask_token
+
+if TYPE_CHECKING:  # the helper (httpx) is imported when the doctor runs: `tutorial-kit serve` builds this parser too
+    from .examples import Example, Replayer
+    from .kit_client import KitClient
 
 __all__ = ["Check", "main", "register", "run_doctor", "format_table"]
 
@@ -63,6 +65,8 @@ def _summary(shape: Mapping[str, Any]) -> str:
 
 
 def _short(value: Any) -> str:
+    from .kit_client import mask_token
+
     text = mask_token(value) if isinstance(value, str) and len(value) == 64 else repr(value)
     return text if len(text) <= 24 else text[:23] + "…"
 
@@ -81,6 +85,8 @@ def _answered(answer: Any) -> str:
 def judge(step: str, documented: dict[str, Any], answer: Any, kit: dict[str, Any] | None = None,
           because: Sequence[str] = ()) -> Check:
     """Compare one answer with the documented shape, then with the kit's recorded choice."""
+    from .examples import differences
+
     shape = dict(documented)
     error_expected = shape.pop("error", False)
     found = differences(shape, answer)
@@ -266,6 +272,8 @@ def run_doctor(url: str | None = None, *, env: Mapping[str, str] = os.environ, c
                out: TextIO = sys.stdout) -> int:
     """Check ``url`` (or the embedded server); print the table to ``out``; 0 when everything matches."""
     from ..workshop import roster as workshop
+    from .examples import find_corpus, load_examples
+    from .kit_client import KitClient
 
     url = url or env.get("TUTORIAL_KIT_URL", "").strip() or None
     corpus = find_corpus(cwd)
@@ -286,6 +294,8 @@ def run_doctor(url: str | None = None, *, env: Mapping[str, str] = os.environ, c
 
 def _check(client: KitClient, username: str, password: str, examples: Sequence[Example],
            enable_flag: Callable[[], None] | None) -> list[Check]:
+    from .examples import Replayer
+
     scenario = Scenario(client, username, password, enable_flag)
     checks = scenario.run()
     if not any(c.step == "createSession (login)" and c.verdict != "NO" for c in checks):
@@ -297,6 +307,7 @@ def _check(client: KitClient, username: str, password: str, examples: Sequence[E
 def _check_embedded(username: str, password: str, examples: Sequence[Example]) -> list[Check]:
     from ..control.servicesfile import set_default
     from ..server import EmulatorServer, services_path
+    from .kit_client import KitClient
 
     with tempfile.TemporaryDirectory(prefix="tutorial-kit-doctor-") as home:
         server = EmulatorServer(home, port=0).start()

@@ -14,12 +14,12 @@ import sqlite3
 import string
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .. import __version__
-from .accounts import AccountBook, LoginQueue, LoginThrottle, name_key
+from .accounts import ADMIN, AccountBook, LoginQueue, LoginThrottle, name_key
 from .config import RunningConfig
 from .errors import ApiError, ErrorCode, fit_message
 from .kit_choices import choice
@@ -80,7 +80,11 @@ class Backend:
         hash_executor: Executor | None = None,
         login_queue_per_address: int = choice("login_queue_per_address"),
         login_queue_total: int = choice("login_queue_total"),
+        admin_hash: Future[str] | None = None,
     ) -> None:
+        """``admin_hash``: the future of ADMIN's first password hash (:func:`~.accounts.hash_in_thread`),
+        used only if the store has no ADMIN yet. Built on a running loop with that hash still to
+        come, the backend stores ADMIN once it is there (see :meth:`admin_stored`)."""
         self.config = config
         self._defaults_cache: tuple[RunningConfig, dict[str, Any]] | None = None
         self.store = store
@@ -88,7 +92,10 @@ class Backend:
         self.clock = clock or (reproducible.clock if reproducible else time.time)
         self.served_ports = dict(served_ports or {})  # listener index -> the port really served on
         self.accounts = AccountBook(store, self.clock)
-        self.accounts.ensure_admin()
+        self._writes: set[asyncio.Future[Any]] = set()  # commits in flight (see commit)
+        self._admin: asyncio.Future[None] | None = self._admin_later(admin_hash)
+        if self._admin is None:
+            self.accounts.ensure_admin(admin_hash if admin_hash is not None and admin_hash.done() else None)
         self.throttle = LoginThrottle(self.clock)
         self.lockout = AccountLockout(self.clock)
         self.sessions = SessionTable(self.clock)
@@ -97,7 +104,6 @@ class Backend:
             max_workers=_HASH_WORKERS, thread_name_prefix="kit-hash"
         )
         self.logins = LoginQueue(self.hash_executor, _HASH_WORKERS, login_queue_per_address, login_queue_total)
-        self._writes: set[asyncio.Future[Any]] = set()  # commits in flight (see commit)
         self._flushing: asyncio.Future[None] | None = None
         self._write_trouble = False  # a write failed and none has worked since
         self.host = HostInfo(
@@ -131,8 +137,9 @@ class Backend:
     def render_loaded(self, batch: int = 100) -> bool:
         """Render the JSON of up to ``batch`` sessions loaded at start; True while some remain.
 
-        The server calls this between requests once it is listening (a batch of 100 takes about a
-        millisecond, which is all a request can wait for it), so a start with 10,000
+        The server calls this between requests from a quarter second after it starts listening (a
+        batch of 100 takes about a millisecond, which is all a request can wait for it; the first
+        requests, answered meanwhile, wait for none), so a start with 10,000
         permanent sessions is not slowed by rendering them, nor is the first describeSessions.
         (A session renders itself on first use anyway; this only does it ahead of time.)
         """
@@ -187,6 +194,46 @@ class Backend:
     async def run_hash(self, func: Callable[..., T], *args: Any, address: str = "") -> T:
         """Run slow password work off the event loop, through the login queue (per client ``address``)."""
         return await self.logins.run(address, func, *args)
+
+    def _admin_later(self, admin_hash: Future[str] | None) -> asyncio.Future[None] | None:
+        """A fresh home whose ADMIN hash is still being computed: store ADMIN when it is ready,
+        in a write tracked like a commit (a stopping server waits for it); None: store it now."""
+        if admin_hash is None or admin_hash.done() or self.store.account(ADMIN) is not None:
+            return None
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+
+        async def store_it() -> None:
+            await asyncio.wrap_future(admin_hash)
+            await self.commit(self.accounts.ensure_admin, admin_hash)
+
+        task = asyncio.ensure_future(store_it())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        return task
+
+    @property
+    def admin_pending(self) -> bool:
+        """True in a fresh home's first moments, while ADMIN's first hash is computed (about 45 ms)."""
+        return self._admin is not None
+
+    async def admin_stored(self) -> None:
+        """Wait until ADMIN is in the store (at once but in a fresh home's first moments).
+
+        Only what reads accounts without a session waits (createSession; the dispatcher makes
+        every action that waits anyway wait for this first): no session exists before ADMIN does.
+        A write that failed is tried again by the next caller, and raises for this one.
+        """
+        task = self._admin
+        if task is None:
+            return
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            task = self._admin = asyncio.ensure_future(self.commit(self.accounts.ensure_admin, None))
+        await asyncio.shield(task)
+        if self._admin is task:
+            self._admin = None
 
     async def commit(self, write: Callable[..., T], *args: Any, then: Callable[[T], Any] | None = None) -> T:
         """Disk first, memory second: run ``write(*args)`` (a Store method) off the loop, then

@@ -9,7 +9,6 @@ the file, the line and column (invalid JSON) or the property path (a wrong value
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import logging
 from dataclasses import dataclass
@@ -167,6 +166,8 @@ def _fail(path: Path, prop: str, problem: str) -> ConfigFileError:
 
 
 def _close(key: str, names: tuple[str, ...] | list[str]) -> str:
+    import difflib  # here: only a file with an unknown key needs it
+
     found = difflib.get_close_matches(key, list(names), n=1, cutoff=0.8)
     return f' (did you mean "{found[0]}"?)' if found else ""
 

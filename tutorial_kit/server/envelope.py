@@ -88,6 +88,13 @@ class Dispatcher:
 
     async def _finish_async(self, pending: Awaitable[Any], ctx: CallContext, req: RequestState) -> bytes:
         try:
+            if self.backend.admin_pending:  # a fresh home's first moments: ADMIN is being stored
+                try:
+                    await self.backend.admin_stored()
+                except BaseException:
+                    if inspect.iscoroutine(pending):
+                        pending.close()
+                    raise
             result = await pending
         except ApiError as err:
             return self._error(req, err)

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from .actions import ACTIONS, ActionSpec, find_action
@@ -123,6 +122,8 @@ def read_action(data: dict[str, Any], req: RequestState) -> ActionSpec:
         )
     spec = find_action(action)
     if spec is None:
+        import difflib  # here, not at start: only a misspelt action needs it
+
         close = difflib.get_close_matches(action[:64], _ACTION_NAMES, n=1, cutoff=0.6)
         hint = (
             f'did you mean "{close[0]}"?'

@@ -23,23 +23,27 @@ from tornado import httpserver, ioloop, netutil
 
 from .._exceptions import ConfigFileError, KitUsageError
 from .._hosts import is_loopback
+from .accounts import ADMIN, hash_in_thread
 from .app import close_websockets, make_server
 from .backend import Backend
 from .config import Listener, RunningConfig, load_config
 from .connections import ConnectionGuard, GuardedHTTPServer
 from .envelope import Dispatcher, EchoBudget
-from .fastpath import HTTP_MAX_BODY
+from .fastpath import HTTP_MAX_BODY, ApiServer
 from .kit_choices import choice
 from .lifetime import Lifetime, RunGuard
 from .limits import ServerLimits
 from .reproducible import Reproducible, reproducible_from_env
-from .store import Store
+from .store import Store, database_path
 
 __all__ = ["ServerCore", "EmulatorServer", "services_path"]
 
 log = logging.getLogger(__name__)
 
 _LOOP_LOCK_WAIT = 0.25  # seconds a read on the loop thread may wait for another program's lock
+#: seconds after listening before the loaded sessions are rendered: a batch per loop turn from
+#: the start would add a batch to each turn of the first request's (its accept, read, answer)
+_RENDER_AFTER = 0.25
 
 
 def services_path(home: Path) -> Path:
@@ -60,10 +64,14 @@ class ServerCore:
 
     def __init__(self, home: str | Path, *, host: str = "127.0.0.1", port: int | None = None,
                  max_body_bytes: int | None = None, env: Mapping[str, str] | None = None,
-                 lifetime: Lifetime | None = None, allow_other_users: bool = False, **limits: Any) -> None:
+                 lifetime: Lifetime | None = None, allow_other_users: bool = False, defer_admin: bool = False,
+                 **limits: Any) -> None:
         """``limits``: any field of :class:`~.limits.ServerLimits` (``max_connections=200``...); None = default.
         ``lifetime``: when the run ends by itself (owner gone, idle; :mod:`.lifetime`);
-        ``allow_other_users``: also answer other users' programs on a loopback listener (:mod:`.peers`)."""
+        ``allow_other_users``: also answer other users' programs on a loopback listener (:mod:`.peers`);
+        ``defer_admin``: a new home on a loopback address listens before ADMIN's first password hash
+        (~45 ms of scrypt) is done; it is computed on a thread from then on, and createSession waits
+        for it (``tutorial-kit serve`` does this)."""
         self.home = Path(home)
         self.host = host
         self.port_override = port
@@ -73,6 +81,8 @@ class ServerCore:
         # the home's lock, the run record, owner/idle stops and the same-user gate (lifetime.py)
         self.run_guard = RunGuard(self.home, lifetime=lifetime, own_user_only=own_user_only)
         self.env = os.environ if env is None else env
+        self.defer_admin = defer_admin
+        self._admin_hash: concurrent.futures.Future[str] | None = None  # ADMIN's first hash, to compute
         self.guard: ConnectionGuard | None = None
         self.config: RunningConfig | None = None
         self.backend: Backend | None = None
@@ -128,11 +138,26 @@ class ServerCore:
         loopback = is_loopback(self.host)
         app = make_server(dispatcher, self.limits, loopback_only=loopback, guard=self.guard,
                           gate=self.run_guard.gate(loopback=loopback))
+        self._listen(app, sockets, self.guard)
+        self.guard.start()
+        flush_ms = choice("last_access_flush_seconds") * 1000 / 2
+        self._flusher = ioloop.PeriodicCallback(self.backend.flush, flush_ms)
+        self._flusher.start()
+        self._renderer = asyncio.get_running_loop().call_later(_RENDER_AFTER, self._render_loaded)
+        self.run_guard.started(self.url, self.port or self.https_port or 0, app.app.settings["open_sockets"],
+                               config.warnings)
+        if self._admin_hash is not None:  # listening: ADMIN's first hash now, on a thread (scrypt releases the GIL)
+            hash_in_thread(ADMIN, into=self._admin_hash)
+            self._admin_hash = None
+
+    def _listen(self, app: ApiServer, sockets: list[tuple[list[socket.socket], ssl.SSLContext | None]],
+                guard: ConnectionGuard) -> None:
+        """One HTTP server per listener (http, https) on its bound sockets."""
         for group, tls in sockets:
             server = GuardedHTTPServer(app, ssl_options=tls, max_body_size=HTTP_MAX_BODY,
                                        idle_connection_timeout=self.limits.connection_idle_timeout,
                                        body_timeout=self.limits.body_timeout)
-            server.guard = self.guard
+            server.guard = guard
             server.add_sockets(group)
             self._servers.append(server)
             bound = group[0].getsockname()[1]
@@ -140,22 +165,19 @@ class ServerCore:
                 self.port = bound
             else:
                 self.https_port = bound
-        self.guard.start()
-        flush_ms = choice("last_access_flush_seconds") * 1000 / 2
-        self._flusher = ioloop.PeriodicCallback(self.backend.flush, flush_ms)
-        self._flusher.start()
-        self._renderer = asyncio.get_running_loop().call_soon(self._render_loaded)
-        self.run_guard.started(self.url, self.port or self.https_port or 0, app.app.settings["open_sockets"],
-                               config.warnings)
 
     def _open_backend(self, config: RunningConfig, addresses: tuple[str, ...], served: dict[int, int],
                       reproducible: Reproducible | None) -> Backend:
         """Open the store and load the server's state; refuse a network address while ADMIN/ADMIN works."""
-        store = Store(self.home / "data" / "kit.sqlite3", busy_timeout=self.limits.db_busy_timeout)
+        path = database_path(self.home)
+        # a new home: ADMIN's hash after listening (a network address checks ADMIN's password first)
+        deferred = self.defer_admin and is_loopback(self.host) and not path.exists()
+        admin_hash: concurrent.futures.Future[str] | None = concurrent.futures.Future() if deferred else None
+        store = Store(path, busy_timeout=self.limits.db_busy_timeout)
         try:
             backend = Backend(config, store, ip_addresses=addresses, served_ports=served, reproducible=reproducible,
                               login_queue_per_address=self.limits.login_queue_per_address,
-                              login_queue_total=self.limits.login_queue_total)
+                              login_queue_total=self.limits.login_queue_total, admin_hash=admin_hash)
         except sqlite3.Error as err:
             store.close()
             raise store.unusable(err) from None
@@ -168,6 +190,7 @@ class ServerCore:
         if not is_loopback(self.host):
             log.warning("serving on %s: every machine that can reach it can try to log in", self.host)
         store.set_busy_timeout(_LOOP_LOCK_WAIT)  # the loop only reads; it must never wait long for a lock
+        self._admin_hash = admin_hash if backend.admin_pending else None
         return backend
 
     def _render_loaded(self) -> None:

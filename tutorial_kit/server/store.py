@@ -21,7 +21,6 @@ import json
 import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from .._exceptions import DataFileError
 from .._files import private_dir
 from .kit_choices import choice
 
-__all__ = ["Store", "AccountRow", "SessionRow", "is_busy"]
+__all__ = ["Store", "AccountRow", "SessionRow", "is_busy", "database_path"]
 
 T = TypeVar("T")
 
@@ -103,6 +102,11 @@ class SessionRow:
     started: float
     last_access: float
     client_ip: str
+
+
+def database_path(home: str | Path) -> Path:
+    """``<home>/data/kit.sqlite3``: the server's database in a server home."""
+    return Path(home) / "data" / "kit.sqlite3"
 
 
 def is_busy(err: sqlite3.Error) -> bool:
@@ -271,6 +275,8 @@ class Store:
         """The server home's UUID, made once and kept."""
         value = self.meta("host_uuid")
         if value is None:
+            import uuid  # here: a new home only (uuid imports platform, a few ms of every start)
+
             value = str(uuid.uuid4())
             self.set_meta("host_uuid", value)
         return value
@@ -357,7 +363,9 @@ class Store:
 
     def sessions(self) -> list[SessionRow]:
         """Every permanent session, in creation order."""
-        rows = self._conn.execute(
+        cursor = self._conn.cursor()
+        cursor.row_factory = None  # plain tuples: sqlite3.Row costs a third more per row, read once each here
+        rows = cursor.execute(
             "SELECT token, seq, name_key, settings, started, last_access, client_ip "
             "FROM permanent_sessions ORDER BY seq"
         ).fetchall()
