@@ -122,7 +122,10 @@ def _cost_row(by_server: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         }
     # each round measures both servers back to back: their ratio is steadier than a ratio of
     # medians taken minutes apart on a shared machine
-    ratios = [b["cpu_us_per_request"] / o["cpu_us_per_request"] for b, o in zip(by_server["bare"], by_server["ours"], strict=True)]
+    ratios = [
+        b["cpu_us_per_request"] / o["cpu_us_per_request"]
+        for b, o in zip(by_server["bare"], by_server["ours"], strict=True)
+    ]
     row["ratio_bare_over_ours"] = statistics.median(ratios)
     row["ratio_of_medians"] = row["bare"]["cpu_us_per_request"] / row["ours"]["cpu_us_per_request"]
     row["rounds_ratio"] = [round(r, 3) for r in ratios]
