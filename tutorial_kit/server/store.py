@@ -32,7 +32,7 @@ from .._exceptions import DataFileError
 from .._files import private_dir
 from .kit_choices import choice
 
-__all__ = ["Store", "AccountRow", "SessionRow", "is_busy"]
+__all__ = ["Store", "AccountRow", "StoredSession", "is_busy"]
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ def _account(row: sqlite3.Row) -> AccountRow:
 
 
 @dataclass(frozen=True)
-class SessionRow:
+class StoredSession:
     """A permanent session as stored."""
 
     token: str
@@ -331,7 +331,7 @@ class Store:
 
     # --- permanent sessions ---
 
-    def insert_session(self, row: SessionRow) -> None:
+    def insert_session(self, row: StoredSession) -> None:
         """Store a permanent session durably (committed when this returns)."""
         self._conn.execute(
             "INSERT INTO permanent_sessions (token, seq, name_key, settings, started, last_access, client_ip)"
@@ -355,7 +355,7 @@ class Store:
                 [(when, token) for token, when in last_access.items()],
             )
 
-    def sessions(self) -> list[SessionRow]:
+    def sessions(self) -> list[StoredSession]:
         """Every permanent session, in creation order."""
         rows = self._conn.execute(
             "SELECT token, seq, name_key, settings, started, last_access, client_ip "
@@ -369,7 +369,7 @@ class Store:
             settings = None
         if not isinstance(settings, list) or len(settings) != len(rows):
             settings = [json.loads(r[3]) for r in rows]
-        return [SessionRow(r[0], r[1], r[2], s, r[4], r[5], r[6]) for r, s in zip(rows, settings, strict=True)]
+        return [StoredSession(r[0], r[1], r[2], s, r[4], r[5], r[6]) for r, s in zip(rows, settings, strict=True)]
 
     def max_session_seq(self) -> int:
         row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM permanent_sessions").fetchone()
