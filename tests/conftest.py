@@ -49,7 +49,7 @@ Module-scoped, for the tests that only read or only add sessions of their own:
     ``ask(body, path="/api", *, raw_utf8=False, **headers) -> answer``: POST to ``module_server``,
     asserting HTTP 200 and a JSON content type. ``body`` is a dict (JSON, ASCII-escaped unless
     ``raw_utf8``) or ``str``/``bytes`` sent as they are (lone surrogates kept). ``admin_token`` is a
-    session of ADMIN on ``module_server``.
+    session of ADMIN on ``module_server`` (``admin_session(server, client)`` makes another).
 
 Helpers: ``strict_json(text)``; ``ok(answer)`` and ``err(answer, code, *fragments)`` assert success,
 or that error code with each fragment in its message and no ``result``; ``warnings_of(answer)``.
@@ -210,11 +210,16 @@ def http_client() -> Iterator[httpx.Client]:
         yield client
 
 
+def admin_session(target: EmulatorServer, client: httpx.Client) -> str:
+    """The token of a new session of ADMIN on ``target`` (for module-scoped fixtures; ``login`` is per test)."""
+    answer = client.post(target.url, json={"action": "createSession", "debug": "none",
+                                           "params": {"username": "ADMIN", "password": "ADMIN"}})
+    return ok(strict_json(answer.content))["authToken"]
+
+
 @pytest.fixture(scope="module")
 def admin_token(module_server: EmulatorServer, http_client: httpx.Client) -> str:
-    answer = http_client.post(module_server.url, json={"action": "createSession", "debug": "none",
-                                                       "params": {"username": "ADMIN", "password": "ADMIN"}})
-    return ok(strict_json(answer.content))["authToken"]
+    return admin_session(module_server, http_client)
 
 
 @pytest.fixture

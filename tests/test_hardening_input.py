@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from _hardening import write_services
-from conftest import err, ok, strict_json
+from conftest import admin_session, err, strict_json
 from tutorial_kit import ConfigFileError
 from tutorial_kit.server import EmulatorServer
 from tutorial_kit.server.config import load_config
@@ -159,9 +159,7 @@ def admin(admin_token: str) -> str:
 @pytest.fixture(scope="module")
 def altered(module_server: EmulatorServer, http_client: httpx.Client) -> str:
     """A session that only the wrong-type alterSession cases use."""
-    answer = http_client.post(module_server.url, json={"action": "createSession", "debug": "none",
-                                                       "params": {"username": "ADMIN", "password": "ADMIN"}})
-    return ok(strict_json(answer.content))["authToken"]
+    return admin_session(module_server, http_client)
 
 
 # --- wrong types, missing values, too long ------------------------------------------------------
