@@ -34,6 +34,25 @@ Fixtures (all function-scoped; nothing here starts anything unless a test asks f
     ``<home>/config/services.json`` (the file must exist: start the server once first);
     ``enable_permanent(home, server)`` sets ``"enablePermanentJsonApiSessions": true`` and restarts
     ``server`` (same port) so the running configuration has it.
+
+Module-scoped, for the tests that only read or only add sessions of their own:
+
+``module_home`` / ``module_server``
+    A fresh home for the test module and ``EmulatorServer(module_home, port=0)``, started once for
+    the module. A module that needs a services.json of its own overrides ``module_home`` (asking
+    for ``module_home`` itself) and writes it there.
+
+``http_client``
+    One ``httpx.Client`` for the module (no proxy from the environment).
+
+``ask`` / ``admin_token``
+    ``ask(body, path="/api", *, raw_utf8=False, **headers) -> answer``: POST to ``module_server``,
+    asserting HTTP 200 and a JSON content type. ``body`` is a dict (JSON, ASCII-escaped unless
+    ``raw_utf8``) or ``str``/``bytes`` sent as they are (lone surrogates kept). ``admin_token`` is a
+    session of ADMIN on ``module_server`` (``admin_session(server, client)`` makes another).
+
+Helpers: ``strict_json(text)``; ``ok(answer)`` and ``err(answer, code, *fragments)`` assert success,
+or that error code with each fragment in its message and no ``result``; ``warnings_of(answer)``.
 """
 
 from __future__ import annotations
@@ -52,6 +71,7 @@ if TYPE_CHECKING:  # imported in the fixtures: the Pyodide run (tests/test_pyodi
     from tutorial_kit.server import EmulatorServer
 
 Answer = tuple[int, Any]
+Post = Callable[..., Answer]
 
 
 def strict_json(text: str | bytes) -> Any:
@@ -61,6 +81,25 @@ def strict_json(text: str | bytes) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
     return json.loads(text, parse_constant=reject)
+
+
+def ok(answer: dict[str, Any]) -> dict[str, Any]:
+    """Assert that ``answer`` is a success; return it."""
+    assert answer["errorCode"] == 0 and answer["errorMessage"] == "", answer
+    return answer
+
+
+def err(answer: dict[str, Any], code: int, *fragments: str) -> dict[str, Any]:
+    """Assert error ``code``, each fragment in the message and no ``result``; return the answer."""
+    assert answer["errorCode"] == code, answer
+    for fragment in fragments:
+        assert fragment in answer["errorMessage"], (fragment, answer["errorMessage"])
+    assert "result" not in answer
+    return answer
+
+
+def warnings_of(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    return answer["debugInfo"]["warnings"]
 
 
 @pytest.fixture
@@ -150,3 +189,49 @@ def enable_permanent() -> Callable[[Path, EmulatorServer], EmulatorServer]:
         return server.restart()
 
     return _enable
+
+
+@pytest.fixture(scope="module")
+def module_home(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    return tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2] + "-home")
+
+
+@pytest.fixture(scope="module")
+def module_server(module_home: Path) -> Iterator[EmulatorServer]:
+    from tutorial_kit.server import EmulatorServer
+
+    with EmulatorServer(module_home, port=0) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def http_client() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30, trust_env=False) as client:
+        yield client
+
+
+def admin_session(target: EmulatorServer, client: httpx.Client) -> str:
+    """The token of a new session of ADMIN on ``target`` (for module-scoped fixtures; ``login`` is per test)."""
+    answer = client.post(target.url, json={"action": "createSession", "debug": "none",
+                                           "params": {"username": "ADMIN", "password": "ADMIN"}})
+    return ok(strict_json(answer.content))["authToken"]
+
+
+@pytest.fixture(scope="module")
+def admin_token(module_server: EmulatorServer, http_client: httpx.Client) -> str:
+    return admin_session(module_server, http_client)
+
+
+@pytest.fixture
+def ask(module_server: EmulatorServer, http_client: httpx.Client) -> Callable[..., dict[str, Any]]:
+    def _ask(body: Any, path: str = "/api", *, raw_utf8: bool = False, **headers: str) -> dict[str, Any]:
+        if isinstance(body, (str, bytes)):
+            content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+        else:
+            content = json.dumps(body, ensure_ascii=not raw_utf8).encode("utf-8", "surrogatepass")
+        response = http_client.post(module_server.url.replace("/api", path), content=content, headers=headers)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json")
+        return strict_json(response.content)
+
+    return _ask

@@ -10,7 +10,7 @@ tables check *which* answer each case gets.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from _hardening import write_services
-from conftest import strict_json
+from conftest import admin_session, err, strict_json
 from tutorial_kit import ConfigFileError
 from tutorial_kit.server import EmulatorServer
 from tutorial_kit.server.config import load_config
@@ -137,34 +137,10 @@ def wrong_type_cases() -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
-    home = tmp_path_factory.mktemp("input-home")
-    write_services(home, enablePermanentJsonApiSessions=True)
-    server = EmulatorServer(home, port=0).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30, trust_env=False) as c:
-        yield c
-
-
-@pytest.fixture
-def ask(srv: EmulatorServer, client: httpx.Client) -> Ask:
-    def _ask(body: Any, *, raw_utf8: bool = False) -> dict[str, Any]:
-        if isinstance(body, (bytes, str)):
-            content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-        else:
-            content = json.dumps(body, ensure_ascii=not raw_utf8).encode("utf-8", "surrogatepass")
-        response = client.post(srv.url, content=content)
-        assert response.status_code == 200
-        return strict_json(response.content)
-
-    return _ask
+def module_home(module_home: Path) -> Path:
+    """The module's server (``module_server``, ``ask``: see conftest.py) allows permanent sessions."""
+    write_services(module_home, enablePermanentJsonApiSessions=True)
+    return module_home
 
 
 def _login(ask: Ask, username: str = "ADMIN", password: str = "ADMIN", **params: Any) -> dict[str, Any]:
@@ -175,27 +151,15 @@ def _login(ask: Ask, username: str = "ADMIN", password: str = "ADMIN", **params:
 
 
 @pytest.fixture(scope="module")
-def admin(srv: EmulatorServer, client: httpx.Client) -> str:
+def admin(admin_token: str) -> str:
     """A session of ADMIN for the actions that need a token (alterSession does not use this one)."""
-    answer = strict_json(client.post(srv.url, json={"action": "createSession", "debug": "none",
-                                                      "params": {"username": "ADMIN", "password": "ADMIN"}}).content)
-    return answer["authToken"]
+    return admin_token
 
 
 @pytest.fixture(scope="module")
-def altered(srv: EmulatorServer, client: httpx.Client) -> str:
+def altered(module_server: EmulatorServer, http_client: httpx.Client) -> str:
     """A session that only the wrong-type alterSession cases use."""
-    answer = strict_json(client.post(srv.url, json={"action": "createSession", "debug": "none",
-                                                      "params": {"username": "ADMIN", "password": "ADMIN"}}).content)
-    return answer["authToken"]
-
-
-def expect_error(answer: dict[str, Any], code: int, *fragments: str) -> dict[str, Any]:
-    assert answer["errorCode"] == code, answer
-    assert "result" not in answer
-    for fragment in fragments:
-        assert fragment in answer["errorMessage"], (fragment, answer["errorMessage"])
-    return answer
+    return admin_session(module_server, http_client)
 
 
 # --- wrong types, missing values, too long ------------------------------------------------------
@@ -273,14 +237,14 @@ def test_every_envelope_property_with_each_wrong_type(ask: Ask, prop: str) -> No
 def test_every_required_param_missing_is_12025(ask: Ask, admin: str, action: str, params: dict[str, Any],
                                                 missing: str) -> None:
     for sent in (params, {**params, "unrelated": 1}):
-        expect_error(ask({"action": action, "authToken": admin, "params": sent}), 12025, f'"{missing}"')
+        err(ask({"action": action, "authToken": admin, "params": sent}), 12025, f'"{missing}"')
 
 
 @pytest.mark.parametrize("action", ["describeSessions", "listSessions", "alterSession", "deleteSession",
                                     "createAccount", "alterAccount", "dropAccount", "dropAccounts", "listAccounts",
                                     "describeAccounts"])
 def test_every_action_that_needs_a_token_without_one_is_12025(ask: Ask, action: str) -> None:
-    expect_error(ask({"action": action, "params": {}}), 12025, '"authToken"', "createSession")
+    err(ask({"action": action, "params": {}}), 12025, '"authToken"', "createSession")
 
 
 @pytest.mark.parametrize(
@@ -320,7 +284,7 @@ def test_every_action_that_needs_a_token_without_one_is_12025(ask: Ask, action: 
 )
 def test_every_limited_string_over_its_limit_is_12034(ask: Ask, altered: str, action: str, params: dict[str, Any],
                                                       prop: str, limit: int) -> None:
-    expect_error(ask({"action": action, "authToken": altered, "params": params}), 12034, f'"{prop}"', str(limit))
+    err(ask({"action": action, "authToken": altered, "params": params}), 12034, f'"{prop}"', str(limit))
 
 
 @pytest.mark.parametrize(
@@ -336,7 +300,7 @@ def test_every_limited_string_over_its_limit_is_12034(ask: Ask, altered: str, ac
 )
 def test_empty_strings_where_one_character_is_needed_are_12012(ask: Ask, altered: str, action: str,
                                                                params: dict[str, Any], prop: str) -> None:
-    expect_error(ask({"action": action, "authToken": altered, "params": params}), 12012, f'"{prop}"', "at least 1")
+    err(ask({"action": action, "authToken": altered, "params": params}), 12012, f'"{prop}"', "at least 1")
 
 
 def test_null_means_not_given_for_the_optional_lists_and_alter_accounts_username(ask: Ask, admin: str) -> None:
@@ -368,7 +332,7 @@ def test_integer_settings_out_of_range_are_12012_naming_the_range(ask: Ask, alte
     params = {prop: value}
     if action == "createSession":
         params.update(username="ADMIN", password="ADMIN")
-    expect_error(ask({"action": action, "authToken": altered, "params": params}), 12012, f'"{prop}"', "2147483647")
+    err(ask({"action": action, "authToken": altered, "params": params}), 12012, f'"{prop}"', "2147483647")
 
 
 @pytest.mark.parametrize("prop", ["idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds"])
@@ -382,7 +346,7 @@ def test_integer_settings_at_the_edges_of_their_range_are_kept_exactly(ask: Ask,
 @pytest.mark.parametrize("text", ["3600.0", "1e3", "-0.0", "36e2", "true"])
 def test_numbers_written_as_floats_or_booleans_are_not_integers(ask: Ask, altered: str, text: str) -> None:
     body = '{"action": "alterSession", "authToken": "%s", "params": {"idleCursorTimeoutSeconds": %s}}' % (altered, text)
-    expect_error(ask(body), 12012, '"idleCursorTimeoutSeconds"', "whole number")
+    err(ask(body), 12012, '"idleCursorTimeoutSeconds"', "whole number")
 
 
 def test_minus_zero_is_the_integer_zero(ask: Ask) -> None:
@@ -475,13 +439,13 @@ def test_unicode_usernames_and_passwords_round_trip(ask: Ask, admin: str, userna
         assert dropped["errorCode"] == 0, dropped
 
 
-def test_unicode_in_a_permanent_session_survives_a_restart(tmp_path: Path, client: httpx.Client) -> None:
+def test_unicode_in_a_permanent_session_survives_a_restart(tmp_path: Path, http_client: httpx.Client) -> None:
     write_services(tmp_path, enablePermanentJsonApiSessions=True)
     text = "".join(UNICODE_TEXTS.values())
     with EmulatorServer(tmp_path, port=0) as own:
         def own_ask(body: dict[str, Any]) -> dict[str, Any]:
             content = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            return strict_json(client.post(own.url, content=content).content)
+            return strict_json(http_client.post(own.url, content=content).content)
 
         key = own_ask({"action": "createSession", "debug": "none", "params": {
             "username": "ADMIN", "password": "ADMIN", "permanentSession": True, "description": text,
@@ -495,11 +459,11 @@ def test_unicode_in_a_permanent_session_survives_a_restart(tmp_path: Path, clien
 
 def test_a_byte_order_mark_before_the_body_says_what_to_do(ask: Ask) -> None:
     """Windows Notepad saves UTF-8 with a BOM; ``curl -d @request.json`` then sends it."""
-    answer = expect_error(ask(b'\xef\xbb\xbf{"action": "pingSession"}'), 12012, "byte order mark", "without")
+    answer = err(ask(b'\xef\xbb\xbf{"action": "pingSession"}'), 12012, "byte order mark", "without")
     assert "utf-8-sig" not in answer["errorMessage"]  # no Python jargon for the learner
 
 
-def test_a_services_json_saved_with_a_byte_order_mark_is_read(tmp_path: Path, client: httpx.Client) -> None:
+def test_a_services_json_saved_with_a_byte_order_mark_is_read(tmp_path: Path, http_client: httpx.Client) -> None:
     """The kit's own services.json editor keeps a BOM; the server must then still start on the file."""
     from tutorial_kit.control.servicesfile import set_default
 
@@ -509,7 +473,7 @@ def test_a_services_json_saved_with_a_byte_order_mark_is_read(tmp_path: Path, cl
         set_default(path, "enablePermanentJsonApiSessions", True)  # lesson 2's edit
         assert path.read_bytes().startswith(b"\xef\xbb\xbf")
         own.restart()
-        answer = strict_json(client.post(own.url, json={"action": "createSession", "debug": "none", "params": {
+        answer = strict_json(http_client.post(own.url, json={"action": "createSession", "debug": "none", "params": {
             "username": "ADMIN", "password": "ADMIN", "permanentSession": True}}).content)
     assert answer["errorCode"] == 0 and answer["result"]["permanentSession"] is True
     text = path.read_text(encoding="utf-8")

@@ -28,15 +28,6 @@ PING = jbody({"action": "pingSession", "debug": "none"})
 QUICK = 2.0
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
-    server = EmulatorServer(tmp_path_factory.mktemp("transport-home"), port=0).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Fail the test if the server logs anything at ERROR or above (an unhandled exception)."""
@@ -74,9 +65,10 @@ def ping_quickly(port: int, count: int = 5) -> float:
     ids=["short-body", "short-oversized-body", "short-chunk", "half-headers", "half-request-line"],
 )
 @pytest.mark.parametrize("how", ["close", "half-close"])
-def test_a_truncated_request_then_the_client_goes_away(srv: EmulatorServer, no_errors_logged: None, partial: bytes,
-                                                        how: str) -> None:
-    conn = RawConnection(srv.port)
+def test_a_truncated_request_then_the_client_goes_away(
+    module_server: EmulatorServer, no_errors_logged: None, partial: bytes, how: str
+) -> None:
+    conn = RawConnection(module_server.port)
     conn.send(partial)
     if how == "close":
         conn.close()
@@ -90,16 +82,18 @@ def test_a_truncated_request_then_the_client_goes_away(srv: EmulatorServer, no_e
             assert b'"errorCode": 12028' in sent_back and b"Connection: close" in sent_back
         else:
             assert b"200 OK" not in sent_back  # an incomplete request is never answered as if it were whole
-    ping_quickly(srv.port)
+    ping_quickly(module_server.port)
 
 
-def test_silent_and_stalled_clients_do_not_hold_up_others(srv: EmulatorServer, no_errors_logged: None) -> None:
+def test_silent_and_stalled_clients_do_not_hold_up_others(
+    module_server: EmulatorServer, no_errors_logged: None
+) -> None:
     """Connections that send nothing, half a request line, half the headers or half the body stay
     open while others are answered quickly; finishing the stalled requests later still works."""
-    silent = RawConnection(srv.port)
-    line = RawConnection(srv.port)
-    headers = RawConnection(srv.port)
-    body = RawConnection(srv.port)
+    silent = RawConnection(module_server.port)
+    line = RawConnection(module_server.port)
+    headers = RawConnection(module_server.port)
+    body = RawConnection(module_server.port)
     stalled = [silent, line, headers, body]
     try:
         full = http_request(jbody({"action": "pingSession", "debug": "none", "requestId": "late"}))
@@ -108,7 +102,7 @@ def test_silent_and_stalled_clients_do_not_hold_up_others(srv: EmulatorServer, n
         headers.send(full[:cut_headers])
         body.send(full[:cut_body])
         time.sleep(0.2)  # the server has read what there is and is waiting for more
-        slowest = ping_quickly(srv.port, count=20)
+        slowest = ping_quickly(module_server.port, count=20)
         print(f"\nslowest ping while 4 clients stall: {slowest * 1000:.1f} ms")
         # the stalled clients finish their requests and get correct answers on the same connections
         line.send(full[cut_line:])
@@ -124,8 +118,9 @@ def test_silent_and_stalled_clients_do_not_hold_up_others(srv: EmulatorServer, n
             conn.close()
 
 
-def test_a_client_trickling_a_valid_request_byte_by_byte_is_answered_correctly(srv: EmulatorServer,
-                                                                              no_errors_logged: None) -> None:
+def test_a_client_trickling_a_valid_request_byte_by_byte_is_answered_correctly(
+    module_server: EmulatorServer, no_errors_logged: None
+) -> None:
     """Every byte its own TCP segment, multi-byte UTF-8 characters split across them; meanwhile
     another client keeps getting answers."""
     request_id = {"text": "🔑 مفتاح ñ\u0000", "n": 12345678901234567890}
@@ -138,12 +133,12 @@ def test_a_client_trickling_a_valid_request_byte_by_byte_is_answered_correctly(s
     def others() -> None:
         deadline = time.monotonic() + 30
         while not done.is_set() and time.monotonic() < deadline:
-            other_slowest.append(ping_quickly(srv.port, count=3))
+            other_slowest.append(ping_quickly(module_server.port, count=3))
 
     thread = threading.Thread(target=others, daemon=True)
     thread.start()
     try:
-        with RawConnection(srv.port) as conn:
+        with RawConnection(module_server.port) as conn:
             for byte in data:
                 conn.send(bytes([byte]))
                 time.sleep(0.002)
@@ -178,54 +173,58 @@ NOT_HTTP = {
 
 
 @pytest.mark.parametrize("garbage", list(NOT_HTTP.values()), ids=list(NOT_HTTP))
-def test_bytes_that_are_not_http(srv: EmulatorServer, no_errors_logged: None, garbage: bytes) -> None:
+def test_bytes_that_are_not_http(module_server: EmulatorServer, no_errors_logged: None, garbage: bytes) -> None:
     """Answered with a bare 400 and closed, or simply closed once the client stops sending:
     never a 200, never a hang, and the server keeps serving."""
-    with RawConnection(srv.port) as conn:
+    with RawConnection(module_server.port) as conn:
         conn.send(garbage)
         conn.sock.shutdown(socket.SHUT_WR)
         sent_back = conn.wait_closed(timeout=5)
     assert sent_back == b"" or sent_back.startswith(b"HTTP/1.1 400 "), sent_back[:200]
-    ping_quickly(srv.port)
+    ping_quickly(module_server.port)
 
 
 # --- headers ----------------------------------------------------------------------------------------
 
 
-def test_large_headers_within_the_limit_are_answered(srv: EmulatorServer, no_errors_logged: None) -> None:
+def test_large_headers_within_the_limit_are_answered(module_server: EmulatorServer, no_errors_logged: None) -> None:
     many = b"".join(b"X-Filler-%d: %s\r\n" % (n, b"v" * 20) for n in range(1000))  # ~31 KB of headers
     one_big = b"X-Big: " + b"a" * 40_000 + b"\r\n"
-    with RawConnection(srv.port) as conn:
+    with RawConnection(module_server.port) as conn:
         for extra in (many, one_big):
             status, answer = conn.post(PING, extra=extra)
             assert status == 200 and answer["errorCode"] == 0
 
 
 @pytest.mark.parametrize("size", [70_000, 1_000_000])
-def test_a_huge_header_closes_that_connection_only(srv: EmulatorServer, no_errors_logged: None, size: int) -> None:
-    with RawConnection(srv.port) as conn:
+def test_a_huge_header_closes_that_connection_only(
+    module_server: EmulatorServer, no_errors_logged: None, size: int
+) -> None:
+    with RawConnection(module_server.port) as conn:
         try:
             conn.send(http_request(PING, extra=b"X-Huge: " + b"a" * size + b"\r\n"))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server closed the connection while the client was still sending: fine
         sent_back = conn.wait_closed(timeout=5)
     assert b"200 OK" not in sent_back
-    ping_quickly(srv.port)
+    ping_quickly(module_server.port)
 
 
 # --- many connections -------------------------------------------------------------------------------
 
 
-def test_two_hundred_idle_connections_then_normal_requests(srv: EmulatorServer, no_errors_logged: None) -> None:
+def test_two_hundred_idle_connections_then_normal_requests(
+    module_server: EmulatorServer, no_errors_logged: None
+) -> None:
     idle: list[RawConnection] = []
     try:
         for n in range(200):
-            conn = RawConnection(srv.port)
+            conn = RawConnection(module_server.port)
             if n % 4 == 1:
                 conn.send(b"POST /api HTTP/1.1\r\n")  # a quarter of them stall mid-request
             idle.append(conn)
         time.sleep(0.2)
-        slowest = ping_quickly(srv.port, count=20)
+        slowest = ping_quickly(module_server.port, count=20)
         print(f"\nslowest ping with 200 idle connections open: {slowest * 1000:.1f} ms")
         # every idle connection is still usable, and answers on it come back quickly too
         started = time.perf_counter()
@@ -242,14 +241,14 @@ def test_two_hundred_idle_connections_then_normal_requests(srv: EmulatorServer, 
             conn.close()
 
 
-def test_pipelined_requests_the_client_does_not_read_do_not_block_others(srv: EmulatorServer,
+def test_pipelined_requests_the_client_does_not_read_do_not_block_others(module_server: EmulatorServer,
                                                                         no_errors_logged: None) -> None:
     """500 requests sent back to back on one connection without reading a single answer."""
     count = 500
-    with RawConnection(srv.port) as greedy:
+    with RawConnection(module_server.port) as greedy:
         greedy.send(b"".join(http_request(jbody({"action": "listServices", "debug": "max", "requestId": n}))
                              for n in range(count)))
-        ping_quickly(srv.port, count=10)
+        ping_quickly(module_server.port, count=10)
         ids = []
         for _ in range(count):
             status, body = greedy.read_answer()
@@ -258,22 +257,24 @@ def test_pipelined_requests_the_client_does_not_read_do_not_block_others(srv: Em
     assert ids == list(range(count))  # in order, none lost
 
 
-def test_a_websocket_upgrade_that_stalls_does_not_block_others(srv: EmulatorServer, no_errors_logged: None) -> None:
-    with RawConnection(srv.port) as conn:
+def test_a_websocket_upgrade_that_stalls_does_not_block_others(
+    module_server: EmulatorServer, no_errors_logged: None
+) -> None:
+    with RawConnection(module_server.port) as conn:
         conn.send(b"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         status, _ = conn.read_answer()
         assert status == 101
         conn.send(b"\x81")  # the first byte of a text frame, then nothing
-        ping_quickly(srv.port)
+        ping_quickly(module_server.port)
 
 
-def test_the_home_is_untouched_by_hostile_transport(srv: EmulatorServer) -> None:
+def test_the_home_is_untouched_by_hostile_transport(module_server: EmulatorServer) -> None:
     """After everything above (module order), the data file is still a healthy SQLite database."""
-    path = Path(srv.home) / "data" / "kit.sqlite3"
+    path = Path(module_server.home) / "data" / "kit.sqlite3"
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         conn.close()
-    ping_quickly(srv.port)
+    ping_quickly(module_server.port)

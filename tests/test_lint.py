@@ -10,6 +10,7 @@ import pytest
 from seed_examples import SEED_CREATE, SEED_DESCRIBE
 from tutorial_kit._exceptions import KitUsageError
 from tutorial_kit.client.lint import ADMIN_ACTIONS, LintWarning, lint_request, parse_request
+from tutorial_kit.server.jsontext import scan_json
 
 
 def codes(warnings: list[LintWarning]) -> list[str]:
@@ -204,3 +205,19 @@ def test_parse_request_reports_line_and_column() -> None:
     with pytest.raises(KitUsageError, match="one JSON object"):
         parse_request('"pingSession"')
     assert parse_request(SEED_CREATE)["params"] == {"username": "CHANGE", "permanentSession": True}
+
+
+def test_the_json_scanner_finds_each_key_value_and_item_where_it_stands() -> None:
+    text = ' {"a\\"b": [1, {"c": "x,}:"}], "a\\"b": null,\n "d": {}} '
+    top = scan_json(text)
+    assert (top.kind, text[top.start:top.end]) == ("{", text.strip())
+    assert [(m.key, text[m.key_start:m.key_end], text[m.value_start:m.value_end]) for m in top.members] == [
+        ('a"b', '"a\\"b"', '[1, {"c": "x,}:"}]'), ('a"b', '"a\\"b"', "null"), ("d", '"d"', "{}")]
+    assert [text[item.start:item.end] for item in top.members[0].value.items] == ["1", '{"c": "x,}:"}']
+    assert [m.key for m in top.members[0].value.items[1].members] == ["c"]
+
+
+def test_repeated_keys_nested_and_on_one_line_are_reported_in_text_order() -> None:
+    text = '{"action": "pingSession", "params": {"a": 1, "a": 2}, "params": {},\n"debug": "max", "debug": "max"}'
+    repeats = [(w.message.split(" appears")[0], w.line) for w in lint_request(text) if w.code == "duplicate-key"]
+    assert repeats == [('"a"', 1), ('"params"', 1), ('"debug"', 2)]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Answer
+from conftest import Post, err, ok
 from tutorial_kit.server import EmulatorServer
 from tutorial_kit.server.account_actions import alter_account, create_account, drop_accounts
 from tutorial_kit.server.accounts import hash_password, verify_password
@@ -27,20 +27,7 @@ from tutorial_kit.server.errors import ApiError
 from tutorial_kit.server.login_rules import AccountLockout
 from tutorial_kit.server.store import _MIGRATIONS, AccountRow, Store
 
-Post = Callable[..., Answer]
 REPRODUCIBLE = {"TUTORIAL_KIT_REPRODUCIBLE": "1"}  # the clock stands at 2026-01-01T09:00:00 UTC
-
-
-def ok(answer: dict[str, Any]) -> dict[str, Any]:
-    assert answer["errorCode"] == 0 and answer["errorMessage"] == "", answer
-    return answer
-
-
-def err(answer: dict[str, Any], code: int, *fragments: str) -> dict[str, Any]:
-    assert answer["errorCode"] == code, answer
-    for fragment in fragments:
-        assert fragment in answer["errorMessage"], (fragment, answer["errorMessage"])
-    return answer
 
 
 @pytest.fixture

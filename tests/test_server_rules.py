@@ -23,9 +23,9 @@ from tutorial_kit.server.config import DEFAULT_SERVICES, SEED_DEFAULTS, load_con
 from tutorial_kit.server.envelope import Dispatcher
 from tutorial_kit.server.errors import ApiError
 from tutorial_kit.server.jsontext import JsonTextError, parse_json
-from tutorial_kit.server.sessions import HostInfo, Session, SessionTable, format_timestamp
+from tutorial_kit.server.sessions import HostInfo, LiveSessions, Session, format_timestamp
 from tutorial_kit.server.settings import check_bool, check_settings, check_string
-from tutorial_kit.server.store import AccountRow, SessionRow, Store
+from tutorial_kit.server.store import AccountRow, Store, StoredSession
 
 FLAG = "enablePermanentJsonApiSessions"
 
@@ -479,7 +479,7 @@ def test_throttle_success_clears_failures() -> None:
 HOST = HostInfo("host", "00000000-0000-4000-8000-000000000001", ("127.0.0.1",), "autoPurge", "week", 4)
 
 
-def _session(table: SessionTable, token: str, *, user: str = "ADMIN", ip: str = "10.0.0.1", idle: int = 60,
+def _session(table: LiveSessions, token: str, *, user: str = "ADMIN", ip: str = "10.0.0.1", idle: int = 60,
              permanent: bool = False, seq: int = 0) -> Session:
     settings = {"description": "", "defaultDatabaseName": "faircom", "defaultOwnerName": "admin",
                 "defaultBinaryFormat": "hex", "defaultVariantFormat": "json", "defaultStringFormat": "json",
@@ -493,7 +493,7 @@ def _session(table: SessionTable, token: str, *, user: str = "ADMIN", ip: str = 
 
 
 def test_table_counts_every_session_by_address_and_account() -> None:
-    table = SessionTable(FakeClock())
+    table = LiveSessions(FakeClock())
     _session(table, "a", user="ADMIN", ip="10.0.0.1")
     _session(table, "b", user="alice", ip="10.0.0.1", permanent=True)
     _session(table, "c", user="Alice", ip="10.0.0.2")
@@ -509,7 +509,7 @@ def test_table_counts_every_session_by_address_and_account() -> None:
 
 def test_idle_sessions_expire_and_touch_restarts_the_clock() -> None:
     clock = FakeClock()
-    table = SessionTable(clock)
+    table = LiveSessions(clock)
     short = _session(table, "short", idle=10)
     _session(table, "never", idle=0)
     _session(table, "perm", idle=1, permanent=True)
@@ -527,7 +527,7 @@ def test_idle_sessions_expire_and_touch_restarts_the_clock() -> None:
 
 def test_sweep_removes_only_expired_temporary_sessions() -> None:
     clock = FakeClock()
-    table = SessionTable(clock)
+    table = LiveSessions(clock)
     _session(table, "s1", idle=5)
     s2 = _session(table, "s2", idle=5)
     _session(table, "s3", idle=100)
@@ -545,7 +545,7 @@ def test_sweep_removes_only_expired_temporary_sessions() -> None:
 
 def test_changed_idle_timeout_is_rescheduled() -> None:
     clock = FakeClock()
-    table = SessionTable(clock)
+    table = LiveSessions(clock)
     session = _session(table, "s", idle=100)
     session.settings["idleConnectionTimeoutSeconds"] = 2
     table.reschedule(session)
@@ -560,7 +560,7 @@ def test_changed_idle_timeout_is_rescheduled() -> None:
 
 def test_session_json_follows_the_last_access_time() -> None:
     clock = FakeClock(1_700_000_000)
-    table = SessionTable(clock)
+    table = LiveSessions(clock)
     session = _session(table, "tok", permanent=True)
     assert session.to_dict()["idleConnectionTimeoutSeconds"] == -1
     assert json.loads(session.to_json()) == session.to_dict()
@@ -585,8 +585,8 @@ def test_migrations_are_idempotent_and_data_survives_reopening(tmp_path: Path) -
     path = tmp_path / "data" / "kit.sqlite3"
     store = Store(path)
     store.insert_account(AccountRow("ALICE", "Alice", "hash", "d", False))
-    store.insert_session(SessionRow("tok1", 1, "ALICE", {"description": "x"}, 1.0, 2.0, "10.0.0.1"))
-    store.insert_session(SessionRow("tok2", 2, "ALICE", {}, 3.0, 3.0, "10.0.0.1"))
+    store.insert_session(StoredSession("tok1", 1, "ALICE", {"description": "x"}, 1.0, 2.0, "10.0.0.1"))
+    store.insert_session(StoredSession("tok2", 2, "ALICE", {}, 3.0, 3.0, "10.0.0.1"))
     uuid1 = store.host_uuid()
     store.close()
     store.close()  # idempotent

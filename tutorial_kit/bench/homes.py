@@ -24,7 +24,7 @@ from ..server.accounts import ADMIN, hash_password
 from ..server.config import write_default_file
 from ..server.runner import EmulatorServer, services_path
 from ..server.sessions import Session
-from ..server.store import AccountRow, SessionRow, Store
+from ..server.store import AccountRow, Store, StoredSession
 
 __all__ = ["make_home", "add_live_sessions", "fake_tokens"]
 
@@ -52,7 +52,7 @@ def make_home(home: Path, permanent: int = 0) -> Path:
             now = time.time()
             for seq, token in enumerate(fake_tokens(permanent, seed=permanent), start=1):
                 settings = {"description": f"bench API key {seq}"}
-                store.insert_session(SessionRow(token, seq, ADMIN, settings, now - 3600, now - 60, "127.0.0.1"))
+                store.insert_session(StoredSession(token, seq, ADMIN, settings, now - 3600, now - 60, "127.0.0.1"))
         store.host_uuid()
     finally:
         store.close()

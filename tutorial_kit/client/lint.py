@@ -17,7 +17,7 @@ from typing import Any
 
 from .._exceptions import KitUsageError
 from ..server.errors import ErrorCode
-from ..server.jsontext import JsonTextError, parse_json
+from ..server.jsontext import JsonSpan, JsonTextError, parse_json, scan_json
 from ..server.vocabulary import DEBUG_MODES, ENVELOPE_KEYS, SERVED_ACTIONS, TOKENLESS_ACTIONS, not_emulated
 from .placeholders import CREDENTIAL_PLACEHOLDER, find_placeholders
 
@@ -41,7 +41,6 @@ _ACCOUNT_RENAMES = {("createaccount", "description"): "accountDescription",
                     ("dropaccounts", "username"): "usernames", ("describeaccounts", "username"): "usernames",
                     ("listaccounts", "usernames"): "partialNames"}
 _DEBUG_VALUES = DEBUG_MODES
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 
 Path = tuple[Any, ...]
 
@@ -72,44 +71,27 @@ def parse_request(text: str) -> dict[str, Any]:
     return value
 
 
-class _Frame:
-    """One open object or array while scanning JSON text for key positions."""
-
-    def __init__(self, kind: str, path: Path) -> None:
-        self.kind, self.path = kind, path
-        self.keys: dict[str, int] = {}
-        self.expect_key, self.pending, self.index = kind == "{", "", 0
-
-    def child_path(self) -> Path:
-        """The path of the value that starts at the current position."""
-        return self.path + ((self.pending,) if self.kind == "{" else (self.index,))
-
-
 def _scan_keys(text: str) -> tuple[dict[Path, int], list[tuple[Path, str, int, int]]]:
     """Map each key path to its line, and list repeats as ``(object path, key, line, first line)``.
 
-    ``text`` must be valid JSON (checked by the caller).
+    ``text`` must be valid JSON (checked by the caller). A repeat's "first line" is that of the
+    key's previous occurrence in the same object; repeats come in text order.
     """
     lines: dict[Path, int] = {}
-    repeats: list[tuple[Path, str, int, int]] = []
-    stack: list[_Frame] = []
-    for match in _TOKENS.finditer(text):
-        token, top = match.group(), stack[-1] if stack else None
-        if token in "{[":
-            stack.append(_Frame(token, top.child_path() if top else ()))
-        elif token in "}]":
-            stack.pop()
-        elif top is not None and token == ":":
-            top.expect_key = False
-        elif top is not None and token == ",":
-            top.expect_key, top.index = top.kind == "{", top.index + 1
-        elif top is not None and top.kind == "{" and top.expect_key and token.startswith('"'):
-            key, line = json.loads(token), text.count("\n", 0, match.start()) + 1
-            if key in top.keys:
-                repeats.append((top.path, key, line, top.keys[key]))
-            top.keys[key], top.pending = line, key
-            lines[top.path + (key,)] = line
-    return lines, repeats
+    repeats: list[tuple[int, tuple[Path, str, int, int]]] = []  # (where the key stands, repeat)
+    todo: list[tuple[Path, JsonSpan]] = [((), scan_json(text))]
+    while todo:  # depth first, in text order: a later key of the same path wins, as in the parsed value
+        path, span = todo.pop()
+        seen: dict[str, int] = {}
+        for member in span.members:
+            line = text.count("\n", 0, member.key_start) + 1
+            if member.key in seen:
+                repeats.append((member.key_start, (path, member.key, line, seen[member.key])))
+            seen[member.key] = lines[path + (member.key,)] = line
+        children = [(path + (m.key,), m.value) for m in span.members]
+        children += [(path + (index,), item) for index, item in enumerate(span.items)]
+        todo.extend(reversed(children))
+    return lines, [repeat for _, repeat in sorted(repeats, key=lambda r: r[0])]
 
 
 def _line_of(lines: Mapping[Path, int], path: Path) -> int | None:

@@ -5,9 +5,10 @@ A learner may have the file open in JupyterLab's editor, so an edit must look li
 it: every other key, the key order, the indentation, the line endings and a byte-order mark stay
 as they were, and only the value (or one new line) changes.
 
-The edit is textual: a small scanner finds where each member of an object starts and ends, the
-new text is spliced in, and the result is parsed and compared with the intended document before
-it atomically replaces the file (temporary file in the same folder, ``os.replace``, same mode).
+The edit is textual: the kit's JSON scanner (:func:`tutorial_kit.server.jsontext.scan_json`)
+finds where each member of an object starts and ends, the new text is spliced in, and the result
+is parsed and compared with the intended document before it atomically replaces the file
+(temporary file in the same folder, ``os.replace``, same mode).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from typing import Any
 from .._exceptions import ConfigFileError, KitUsageError
 from .._files import read_regular_file, replace_file
 from ..server.config import parse_services_text
+from ..server.jsontext import JsonMember, JsonSpan, scan_json
 from ..server.kit_choices import choice
 
 __all__ = ["DEFAULTS_KEY", "SetDefaultResult", "read_defaults", "set_default"]
 
 DEFAULTS_KEY = "jsonActionApiDefaults"
 _BOM = "\ufeff"
-_WHITESPACE = " \t\r\n"
 
 
 @dataclass(frozen=True)
@@ -61,26 +62,6 @@ class SetDefaultResult:
 
     def __str__(self) -> str:
         return self.text
-
-
-@dataclass(frozen=True)
-class _Member:
-    """Where one ``"key": value`` member of an object sits in the text (end indexes exclusive)."""
-
-    key: str
-    key_start: int
-    key_end: int
-    value_start: int
-    value_end: int
-
-
-@dataclass(frozen=True)
-class _Object:
-    """Where one JSON object sits in the text: ``start`` is its ``{``, ``end`` is after its ``}``."""
-
-    start: int
-    end: int
-    members: tuple[_Member, ...]
 
 
 @dataclass(frozen=True)
@@ -151,62 +132,10 @@ def read_defaults(path: str | os.PathLike[str]) -> dict[str, Any]:
     return defaults
 
 
-# --- scanning --------------------------------------------------------------------------------
+# --- finding ---------------------------------------------------------------------------------
 
 
-def _skip_ws(text: str, i: int) -> int:
-    while i < len(text) and text[i] in _WHITESPACE:
-        i += 1
-    return i
-
-
-def _scan_string(text: str, i: int) -> int:
-    """``text[i]`` is an opening quote; return the index after the closing one."""
-    i += 1
-    while text[i] != '"':
-        i += 2 if text[i] == "\\" else 1
-    return i + 1
-
-
-def _scan_value(text: str, i: int) -> int:
-    """Return the index after the JSON value that starts at ``text[i]``."""
-    if text[i] == '"':
-        return _scan_string(text, i)
-    if text[i] in "{[":
-        depth = 0
-        while True:
-            char = text[i]
-            if char == '"':
-                i = _scan_string(text, i)
-                continue
-            if char in "{[":
-                depth += 1
-            elif char in "}]":
-                depth -= 1
-                if depth == 0:
-                    return i + 1
-            i += 1
-    while i < len(text) and text[i] not in ",}]" + _WHITESPACE:
-        i += 1
-    return i
-
-
-def _scan_object(text: str, start: int) -> _Object:
-    """Scan the object whose ``{`` is at ``start`` (the text is known to be valid JSON)."""
-    members: list[_Member] = []
-    i = _skip_ws(text, start + 1)
-    while text[i] != "}":
-        key_end = _scan_string(text, i)
-        value_start = _skip_ws(text, _skip_ws(text, key_end) + 1)
-        value_end = _scan_value(text, value_start)
-        members.append(_Member(json.loads(text[i:key_end]), i, key_end, value_start, value_end))
-        i = _skip_ws(text, value_end)
-        if text[i] == ",":
-            i = _skip_ws(text, i + 1)
-    return _Object(start, i + 1, tuple(members))
-
-
-def _find(obj: _Object, key: str, text: str, path: Path) -> _Member | None:
+def _find(obj: JsonSpan, key: str, text: str, path: Path) -> JsonMember | None:
     """Return the member called ``key``; two of them is an error (which one would the server use?)."""
     found = [member for member in obj.members if member.key == key]
     if len(found) > 1:
@@ -238,7 +167,7 @@ def _starts_line(text: str, pos: int) -> bool:
     return line_start > 0 and text[line_start:pos].strip(" \t") == ""
 
 
-def _style(text: str, top: _Object) -> _Style:
+def _style(text: str, top: JsonSpan) -> _Style:
     """Learn the file's line ending, indentation unit and separators from its top-level object."""
     newline = "\r\n" if "\r\n" in text else "\n"
     unit: str | None = None
@@ -265,7 +194,7 @@ def _render(value: Any, indent: str, style: _Style) -> str:
     return (style.newline + indent).join(dumped.split("\n"))
 
 
-def _insert_member(text: str, obj: _Object, key: str, value: Any, style: _Style) -> str:
+def _insert_member(text: str, obj: JsonSpan, key: str, value: Any, style: _Style) -> str:
     """Return ``text`` with ``"key": value`` added as the last member of ``obj``."""
     name = json.dumps(key, ensure_ascii=False)
     if obj.members:
@@ -293,12 +222,12 @@ def _insert_member(text: str, obj: _Object, key: str, value: Any, style: _Style)
 
 def _edited_text(text: str, name: str, value: Any, path: Path) -> str:
     """Return ``text`` with ``jsonActionApiDefaults.<name>`` set to ``value``, layout untouched."""
-    top = _scan_object(text, _skip_ws(text, 0))
+    top = scan_json(text)
     style = _style(text, top)
     holder = _find(top, DEFAULTS_KEY, text, path)
     if holder is None:
         return _insert_member(text, top, DEFAULTS_KEY, {name: value}, style)
-    defaults = _scan_object(text, holder.value_start)
+    defaults = holder.value
     member = _find(defaults, name, text, path)
     if member is None:
         return _insert_member(text, defaults, name, value, style)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from .catalog import BINDER_URL, LESSONS, MILESTONES, LessonInfo, lesson_info
 from .exercises import BROKEN_REQUEST, Exercises
+from .feedback import Check, Note, ProgressView
 from .lesson import CHECK_SESSION_DESCRIPTION, Lesson, start_lesson
-from .results import Check, Note, ProgressView
 
 __all__ = [
     "start_lesson", "Lesson", "LESSONS", "MILESTONES", "LessonInfo", "lesson_info", "BINDER_URL",

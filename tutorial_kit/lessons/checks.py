@@ -15,7 +15,7 @@ from .._exceptions import KitTransportError
 from ..client.response import Response
 from ..control.status import FLAG
 from ..server.errors import ErrorCode
-from .results import Check
+from .feedback import Check
 
 __all__ = ["LessonChecks"]
 

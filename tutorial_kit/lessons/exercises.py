@@ -19,7 +19,7 @@ from ..client.lint import lint_request
 from ..control.status import FLAG
 from ..server.errors import ErrorCode
 from .checks import response_to, succeeded
-from .results import Check
+from .feedback import Check
 
 __all__ = ["Exercises", "BROKEN_REQUEST", "TASKS", "CI_KEY", "READER", "LIMIT_SETTING", "LIMIT_VALUE"]
 

@@ -29,9 +29,9 @@ from ..server.config import load_config
 from .browser import BROWSER_NOTES, in_browser, notes_for
 from .catalog import MILESTONES, LessonInfo, lesson_info
 from .checks import LessonChecks
+from .feedback import Note, ProgressView
 from .names import notebook_namespace, restore_names
 from .progress import ProgressFile, progress_path
-from .results import Note, ProgressView
 
 __all__ = ["Lesson", "start_lesson", "CHECK_SESSION_DESCRIPTION"]
 

@@ -26,13 +26,13 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._exceptions import KitUsageError
+from .._files import replace_file
 
 __all__ = ["LEARNER_OVERRIDES", "InstallResult", "overrides_path", "merge_overrides", "install", "main"]
 
@@ -117,18 +117,12 @@ def _read_existing(path: Path) -> dict[str, Any]:
 
 
 def _write_atomically(path: Path, data: Mapping[str, Any]) -> None:
-    """Replace ``path`` with ``data`` as indented JSON, so a reader never sees half a file."""
+    """Replace ``path`` with ``data`` as indented JSON, so a reader never sees half a file.
+
+    The file is world-readable (0644): JupyterLab reads it, and it holds no secret.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".overrides.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    replace_file(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", mode=0o644)
 
 
 def install(

@@ -17,10 +17,10 @@ from .backend import Backend, CallContext
 from .errors import UNKNOWN_TOKEN_WARNING, ApiError, ErrorCode
 from .kit_choices import choice
 from .login_rules import check_login_window
-from .results import SessionsResult, short_token
+from .session_lists import SessionsResult, short_token
 from .sessions import Session
 from .settings import SESSION_SETTINGS, check_bool, check_settings, check_string, describe_json
-from .store import AccountRow, SessionRow
+from .store import AccountRow, StoredSession
 from .vocabulary import TOKEN_RULES
 
 __all__ = ["ActionSpec", "ACTIONS", "find_action"]
@@ -78,7 +78,7 @@ async def create_session(b: Backend, ctx: CallContext) -> SessionsResult:
                       permanent, now, now, ip, b.host)
     if permanent:  # the resolved settings: later edits of services.json do not change this session
         kept = {k: v for k, v in session.settings.items() if k != "idleConnectionTimeoutSeconds"}
-        row = SessionRow(token, session.seq, account.name_key, kept, now, now, ip)
+        row = StoredSession(token, session.seq, account.name_key, kept, now, now, ip)
         b.sessions.hold(ip, account.name_key)  # the limits count it while it is written
         try:
             await b.commit(b.store.insert_session, row, then=lambda _: b.sessions.add(session))

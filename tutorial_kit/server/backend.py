@@ -25,9 +25,9 @@ from .errors import ApiError, ErrorCode, fit_message
 from .kit_choices import choice
 from .login_rules import AccountLockout
 from .reproducible import Reproducible
-from .sessions import HostInfo, Session, SessionTable
+from .sessions import HostInfo, LiveSessions, Session
 from .settings import RESPONSE_OPTION_DEFAULTS, SESSION_SETTINGS, SETTING_FALLBACKS
-from .store import AccountRow, SessionRow, Store, is_busy
+from .store import AccountRow, Store, StoredSession, is_busy
 
 __all__ = ["Backend", "CallContext", "store_error"]
 
@@ -98,7 +98,7 @@ class Backend:
             self.accounts.ensure_admin(admin_hash if admin_hash is not None and admin_hash.done() else None)
         self.throttle = LoginThrottle(self.clock)
         self.lockout = AccountLockout(self.clock)
-        self.sessions = SessionTable(self.clock)
+        self.sessions = LiveSessions(self.clock)
         self._own_executor = hash_executor is None
         self.hash_executor = hash_executor or ThreadPoolExecutor(
             max_workers=_HASH_WORKERS, thread_name_prefix="kit-hash"
@@ -148,7 +148,7 @@ class Backend:
             pending.pop().to_json()
         return bool(pending)
 
-    def _session_from_row(self, row: SessionRow, username: str) -> Session:
+    def _session_from_row(self, row: StoredSession, username: str) -> Session:
         settings = self.resolve_settings(row.settings)
         return Session(row.token, row.seq, username, row.name_key, settings, True, row.started,
                        row.last_access, row.client_ip, self.host)

@@ -27,7 +27,7 @@ from .echo import EchoBudget, OverBudget, pretty, pretty_object, pretty_within
 from .errors import BAD_TOKEN_MESSAGE, ApiError, ErrorCode
 from .kit_choices import choice
 from .reading import KNOWN_TOP, RequestState, clip, parse_body, read_action, read_debug
-from .results import SessionsResult
+from .session_lists import SessionsResult
 from .settings import describe_json
 from .vocabulary import mask_passwords
 

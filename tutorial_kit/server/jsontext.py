@@ -2,7 +2,9 @@
 
 Python's :mod:`json` already knows the line and column of a mistake; this module turns its terse
 messages into sentences a learner can act on, and notices keys that appear twice in one object
-(the parser keeps the last one, silently).
+(the parser keeps the last one, silently). :func:`scan_json` is the kit's one scanner of where
+things stand in a JSON text (each key and value, by index), for the request linter's line numbers
+and the format-preserving edits of services.json.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["JsonTextError", "ParsedJson", "parse_json", "describe_decode_error"]
+__all__ = ["JsonTextError", "ParsedJson", "parse_json", "describe_decode_error", "JsonSpan", "JsonMember",
+           "scan_json"]
 
 _EXPECTATIONS = {
     "Expecting ':' delimiter": "a ':' between a property name and its value",
@@ -29,6 +32,8 @@ _EXPECTATIONS = {
 }
 
 _NAME_BEFORE = re.compile(r'"((?:[^"\\]|\\.)*)"\s*$')
+#: a string, a structural character, or a number/true/false/null
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 
 
 @dataclass
@@ -130,3 +135,68 @@ def parse_json(text: str) -> ParsedJson:
     except ValueError as err:  # NaN/Infinity, or an integer with too many digits
         raise JsonTextError(f"the JSON has a value that cannot be used: {err}", 1, 1, "a valid value") from None
     return ParsedJson(value, duplicates)
+
+
+@dataclass
+class JsonSpan:
+    """Where one value stands in a JSON text: ``text[start:end]``. ``kind`` is ``"{"`` for an object
+    (its ``members`` in text order, repeats included), ``"["`` for an array (its ``items``), ``""`` else."""
+
+    kind: str
+    start: int
+    end: int
+    members: list[JsonMember] = field(default_factory=list)
+    items: list[JsonSpan] = field(default_factory=list)
+
+
+@dataclass
+class JsonMember:
+    """One ``"key": value`` of an object: the key (decoded) and where it stands, ``text[key_start:key_end]``
+    (quotes included), and its value."""
+
+    key: str
+    key_start: int
+    key_end: int
+    value: JsonSpan
+
+    @property
+    def value_start(self) -> int:
+        return self.value.start
+
+    @property
+    def value_end(self) -> int:
+        return self.value.end
+
+
+def scan_json(text: str) -> JsonSpan:
+    """Where every value, key and item of ``text`` stands, in one pass and without recursion.
+
+    ``text`` must be valid JSON (check it with :func:`parse_json` first) without a byte order mark;
+    whitespace around the value is allowed.
+    """
+    root: JsonSpan | None = None
+    stack: list[JsonSpan] = []
+    key: tuple[str, int, int] | None = None  # the key whose value comes next, in the innermost object
+    for match in _TOKENS.finditer(text):
+        token, start, end = match.group(), match.start(), match.end()
+        top = stack[-1] if stack else None
+        if token in ("}", "]"):
+            stack.pop().end = end
+        elif token in (":", ","):
+            continue
+        elif top is not None and top.kind == "{" and key is None:
+            key = (json.loads(token), start, end)
+        else:
+            span = JsonSpan(token if token in ("{", "[") else "", start, end)
+            if top is None:
+                root = span
+            elif key is not None:
+                top.members.append(JsonMember(*key, span))
+                key = None
+            else:
+                top.items.append(span)
+            if span.kind:
+                stack.append(span)
+    if root is None:
+        raise ValueError("the text holds no JSON value")
+    return root

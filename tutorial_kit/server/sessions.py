@@ -1,6 +1,6 @@
 """Live sessions: the session object, idle expiry and the three session limits.
 
-A :class:`SessionTable` holds every live session, temporary and permanent, in creation order. It
+A :class:`LiveSessions` holds every live session, temporary and permanent, in creation order. It
 knows nothing of HTTP or SQLite: the actions decide what to store. Each session keeps its JSON
 text rendered around the last-access time (from its first use on, so that loading 10,000 permanent
 sessions at start renders nothing), so describing 10,000 sessions is a string join.
@@ -19,7 +19,7 @@ from typing import Any
 
 from .kit_choices import choice
 
-__all__ = ["HostInfo", "Session", "SessionTable", "format_timestamp", "extend_json", "SESSION_KEYS"]
+__all__ = ["HostInfo", "Session", "LiveSessions", "format_timestamp", "extend_json", "SESSION_KEYS"]
 
 #: The session object's keys, in the order every answer uses (the seed is the reference).
 SESSION_KEYS = (
@@ -166,7 +166,7 @@ def extend_json(out: list[str], sessions: Iterable[Session]) -> None:
         comma = ","
 
 
-class SessionTable:
+class LiveSessions:
     """Every live session, with exact counts for the limits and idle expiry."""
 
     def __init__(self, clock: Callable[[], float]) -> None:

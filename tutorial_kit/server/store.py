@@ -31,7 +31,7 @@ from .._exceptions import DataFileError
 from .._files import private_dir
 from .kit_choices import choice
 
-__all__ = ["Store", "AccountRow", "SessionRow", "is_busy", "database_path"]
+__all__ = ["Store", "AccountRow", "StoredSession", "is_busy", "database_path"]
 
 T = TypeVar("T")
 
@@ -92,7 +92,7 @@ def _account(row: sqlite3.Row) -> AccountRow:
 
 
 @dataclass(frozen=True)
-class SessionRow:
+class StoredSession:
     """A permanent session as stored."""
 
     token: str
@@ -337,7 +337,7 @@ class Store:
 
     # --- permanent sessions ---
 
-    def insert_session(self, row: SessionRow) -> None:
+    def insert_session(self, row: StoredSession) -> None:
         """Store a permanent session durably (committed when this returns)."""
         self._conn.execute(
             "INSERT INTO permanent_sessions (token, seq, name_key, settings, started, last_access, client_ip)"
@@ -361,7 +361,7 @@ class Store:
                 [(when, token) for token, when in last_access.items()],
             )
 
-    def sessions(self) -> list[SessionRow]:
+    def sessions(self) -> list[StoredSession]:
         """Every permanent session, in creation order."""
         cursor = self._conn.cursor()
         cursor.row_factory = None  # plain tuples: sqlite3.Row costs a third more per row, read once each here
@@ -377,7 +377,7 @@ class Store:
             settings = None
         if not isinstance(settings, list) or len(settings) != len(rows):
             settings = [json.loads(r[3]) for r in rows]
-        return [SessionRow(r[0], r[1], r[2], s, r[4], r[5], r[6]) for r, s in zip(rows, settings, strict=True)]
+        return [StoredSession(r[0], r[1], r[2], s, r[4], r[5], r[6]) for r, s in zip(rows, settings, strict=True)]
 
     def max_session_seq(self) -> int:
         row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM permanent_sessions").fetchone()
