@@ -71,7 +71,8 @@ def test_an_https_listener_without_its_certificate_file_is_not_served_beside_htt
 
 def test_numeric_strings_in_services_json_are_taken_with_a_warning(
         home: Path, set_defaults: Callable[..., None], caplog: pytest.LogCaptureFixture, post: Post) -> None:
-    # FairCom's own jsonActionApiDefaults sample has "defaultRetentionPeriod": "4" (sources: fact.json_action_api_defaults)
+    # FairCom's own jsonActionApiDefaults sample has "defaultRetentionPeriod": "4"
+    # (sources: fact.json_action_api_defaults)
     EmulatorServer(home, port=0).start().stop()
     set_defaults(home, defaultRetentionPeriod="4", maxJsonApiSessionsPerUsername="50")
     with caplog.at_level(logging.WARNING), EmulatorServer(home, port=0) as srv:
@@ -130,8 +131,16 @@ def test_https_listener_with_a_certificate(home: Path, tmp_path_factory: pytest.
         assert srv.https_url is not None and srv.https_url.startswith("https://127.0.0.1:")
         context = ssl.create_default_context(cafile=str(ca_file))
         with httpx.Client(verify=context, trust_env=False) as c:
-            answer = strict_json(c.post(srv.https_url, json={"action": "createSession", "debug": "none",
-                                                             "params": {"username": "ADMIN", "password": "ADMIN"}}).content)
+            answer = strict_json(
+                c.post(
+                    srv.https_url,
+                    json={
+                        "action": "createSession",
+                        "debug": "none",
+                        "params": {"username": "ADMIN", "password": "ADMIN"},
+                    },
+                ).content
+            )
             token = ok(answer)["authToken"]
             # the same session works over plain http too
             plain = strict_json(c.post(srv.url, json={"action": "listServices", "authToken": token}).content)

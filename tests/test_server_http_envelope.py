@@ -144,7 +144,13 @@ def test_debug_min_is_pretty_without_the_request_copy(module_server: EmulatorSer
 def test_debug_max_is_pretty_printed_with_the_request_copy(
     module_server: EmulatorServer, http_client: httpx.Client
 ) -> None:
-    request = {"api": "admin", "action": "pingSession", "debug": "MaX", "apiVersion": "1.0", "requestId": [1, {"x": "é"}]}
+    request = {
+        "api": "admin",
+        "action": "pingSession",
+        "debug": "MaX",
+        "apiVersion": "1.0",
+        "requestId": [1, {"x": "é"}],
+    }
     response = raw(http_client, module_server.url, request)
     answer = strict_json(response.content)
     assert response.text == json.dumps(answer, indent=2)
@@ -168,7 +174,9 @@ def test_debug_max_on_error_only_shows_on_errors(module_server: EmulatorServer, 
 def test_debug_default_is_the_servers_and_then_the_sessions(ask: Callable[..., dict[str, Any]]) -> None:
     answer = ok(ask({"action": "pingSession"}))
     assert answer["debugInfo"]["serverSuppliedValues"]["debug"] == "max"  # jsonActionApiDefaults
-    token = ok(ask({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN", "defaultDebug": "none"}}))["authToken"]
+    token = ok(
+        ask({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN", "defaultDebug": "none"}})
+    )["authToken"]
     try:
         assert "debugInfo" not in ok(ask({"action": "pingSession", "authToken": token}))
         assert "debugInfo" in ok(ask({"action": "pingSession", "authToken": token, "debug": "max"}))

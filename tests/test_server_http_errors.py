@@ -36,7 +36,9 @@ def test_12025_missing_credentials(ask: Callable[..., dict[str, Any]]) -> None:
     err(ask({"action": "createSession", "params": {"username": "ADMIN"}}), 12025, '"password"')
 
 
-def test_the_seeds_create_session_example_names_password_and_warns_about_the_duplicate(ask: Callable[..., dict[str, Any]]) -> None:
+def test_the_seeds_create_session_example_names_password_and_warns_about_the_duplicate(
+    ask: Callable[..., dict[str, Any]],
+) -> None:
     answer = err(ask(SEED_CREATE), 12025, '"password"', "repeats")
     duplicates = [w for w in warnings_of(answer) if '"username"' in w["message"]]  # default debug is max
     assert len(duplicates) == 1 and "more than once" in duplicates[0]["message"]
@@ -91,8 +93,9 @@ def test_lone_surrogate_escapes_in_names_are_12012(ask: Callable[..., dict[str, 
     err(answer, 12012, "lone surrogate")
 
 
-def test_12009_internal_error_details_only_in_the_log(ask: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_12009_internal_error_details_only_in_the_log(
+    ask: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def boom(backend: Any, ctx: Any) -> Any:
         raise ZeroDivisionError("kit-internal-detail-9137")
 
@@ -144,12 +147,17 @@ def test_accounts_create_list_alter_drop(call: Post, server: EmulatorServer, log
     for name in ("alice", "ALICE", "admin"):
         err(call({"action": "createAccount", "authToken": admin, "params": {"username": name, "password": "x"}})[1],
             12020, name)
-    err(call({"action": "createAccount", "authToken": admin, "params": {"username": "x" * 32, "password": "x"}})[1], 12034)
+    err(
+        call({"action": "createAccount", "authToken": admin, "params": {"username": "x" * 32, "password": "x"}})[1],
+        12034,
+    )
     err(call({"action": "createAccount", "authToken": admin, "params": {"password": "x"}})[1], 12025, '"username"')
     err(call({"action": "createAccount", "authToken": admin,
               "params": {"username": "carol", "password": "p" * 257}})[1], 12034, "password", "256")
     # the password is optional (default ""): such an account logs in with an empty password, and a warning says so
-    answer = ok(call({"action": "createAccount", "authToken": admin, "debug": "max", "params": {"username": "carol"}})[1])
+    answer = ok(
+        call({"action": "createAccount", "authToken": admin, "debug": "max", "params": {"username": "carol"}})[1]
+    )
     assert any("empty password" in w["message"] for w in warnings_of(answer))
     login(server, "carol", "")
     accounts = ok(call({"action": "listAccounts", "authToken": admin})[1])["result"]["accounts"]
@@ -173,7 +181,11 @@ def test_accounts_create_list_alter_drop(call: Post, server: EmulatorServer, log
     login(server, "alice", "pw-a2")
     ok(call({"action": "alterAccount", "authToken": admin, "params": {"username": "ALICE", "password": "pw-a3"}})[1])
     login(server, "Alice", "pw-a3")
-    err(call({"action": "alterAccount", "authToken": admin, "params": {"username": "nobody", "password": "x"}})[1], 12012, "nobody")
+    err(
+        call({"action": "alterAccount", "authToken": admin, "params": {"username": "nobody", "password": "x"}})[1],
+        12012,
+        "nobody",
+    )
     err(call({"action": "alterAccount", "authToken": admin, "params": {"password": "x"}})[1], 12025, '"username"')
     # FairCom's minimal alterAccount names only the account: nothing changes
     ok(call({"action": "alterAccount", "authToken": admin, "params": {"username": "Alice"}})[1])
@@ -184,7 +196,11 @@ def test_accounts_create_list_alter_drop(call: Post, server: EmulatorServer, log
     assert described["result"]["accounts"][0]["accountDescription"] == "renamed"
 
     # dropAccounts (and dropAccount): ADMIN cannot go; a missing name is FairCom's documented warning
-    err(call({"action": "dropAccounts", "authToken": admin, "params": {"usernames": ["carol", "admin"]}})[1], 12012, "ADMIN")
+    err(
+        call({"action": "dropAccounts", "authToken": admin, "params": {"usernames": ["carol", "admin"]}})[1],
+        12012,
+        "ADMIN",
+    )
     login(server, "carol", "")  # nothing was dropped
     answer = ok(call({"action": "dropAccounts", "authToken": admin, "debug": "max",
                       "params": {"usernames": ["carol", "nobody"]}})[1])
@@ -207,7 +223,11 @@ def test_12033_wrong_credentials_and_the_throttle(call: Post, server: EmulatorSe
             "blocked", "more second", "try again")
     # another address is not blocked
     with httpx.Client(transport=httpx.HTTPTransport(local_address=other_address), trust_env=False) as other:
-        answer = strict_json(other.post(server.url, json={"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}}).content)
+        answer = strict_json(
+            other.post(
+                server.url, json={"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}}
+            ).content
+        )
     ok(answer)
     # another username from the blocked address is not blocked
     err(call({"action": "createSession", "params": {"username": "nobody", "password": "x"}})[1], 12033, "wrong")
@@ -235,7 +255,11 @@ def test_12015_each_session_limit(home: Path, post: Post, login: Callable[..., s
     srv = _limits_server(home, **limits)
     try:
         admin = login(srv)
-        ok(post(srv, {"action": "createAccount", "authToken": admin, "params": {"username": "bob", "password": "pw"}})[1])
+        ok(
+            post(srv, {"action": "createAccount", "authToken": admin, "params": {"username": "bob", "password": "pw"}})[
+                1
+            ]
+        )
         second = login(srv)
         third = {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}}
         answer = err(post(srv, third)[1], 12015, name, "(2)", "deleteSession")
@@ -254,6 +278,14 @@ def test_12015_each_session_limit(home: Path, post: Post, login: Callable[..., s
 
 
 def test_12006_permanent_session_while_the_flag_is_off(call: Post) -> None:
-    answer = err(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN", "permanentSession": True}})[1],
-                 12006, FLAG, "config/services.json", "jsonActionApiDefaults", "restart")
+    answer = err(
+        call(
+            {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN", "permanentSession": True}}
+        )[1],
+        12006,
+        FLAG,
+        "config/services.json",
+        "jsonActionApiDefaults",
+        "restart",
+    )
     assert "authToken" not in answer

@@ -93,8 +93,12 @@ def test_settings_given_at_create_session_are_used(ask: Callable[..., dict[str, 
 
 
 def test_tokens_are_64_alphanumerics_and_all_different(ask: Callable[..., dict[str, Any]]) -> None:
-    tokens = [ok(ask({"action": "createSession", "debug": "none", "params": {"username": "ADMIN", "password": "ADMIN"}}))["authToken"]
-              for _ in range(8)]
+    tokens = [
+        ok(ask({"action": "createSession", "debug": "none", "params": {"username": "ADMIN", "password": "ADMIN"}}))[
+            "authToken"
+        ]
+        for _ in range(8)
+    ]
     assert all(TOKEN.fullmatch(t) for t in tokens)
     assert len(set(tokens)) == len(tokens)
     for token in tokens:
@@ -107,7 +111,9 @@ def test_ping_session(ask: Callable[..., dict[str, Any]], admin_token: str) -> N
     err(ask({"action": "pingSession", "authToken": "no-such-token"}), 12031, "createSession")
 
 
-def test_describe_and_list_sessions_visibility_and_order(call: Post, server: EmulatorServer, login: Callable[..., str]) -> None:
+def test_describe_and_list_sessions_visibility_and_order(
+    call: Post, server: EmulatorServer, login: Callable[..., str]
+) -> None:
     admin1 = login(server, description="first")
     ok(call({"action": "createAccount", "authToken": admin1, "params": {"username": "alice", "password": "pw"}})[1])
     alice = login(server, "alice", "pw", description="alice's")
@@ -130,7 +136,9 @@ def test_describe_and_list_sessions_visibility_and_order(call: Post, server: Emu
     assert len(warnings_of(hidden)) == 1 and admin1 not in json.dumps(hidden["debugInfo"]["warnings"])
     # FairCom documents authTokens' default as []: an empty array is no filter
     assert [s["authToken"] for s in describe(admin1, authTokens=[])["result"]["sessions"]] == [admin1, alice, admin2]
-    err(call({"action": "describeSessions", "authToken": admin1, "params": {"authTokens": [1]}})[1], 12012, "authTokens")
+    err(
+        call({"action": "describeSessions", "authToken": admin1, "params": {"authTokens": [1]}})[1], 12012, "authTokens"
+    )
 
     def list_sessions(token: str, **params: Any) -> list[dict[str, Any]]:
         return ok(call({"action": "listSessions", "authToken": token, "params": params})[1])["result"]["sessions"]
@@ -147,18 +155,27 @@ def test_describe_and_list_sessions_visibility_and_order(call: Post, server: Emu
     assert [s["authToken"] for s in list_sessions(admin1, usernameFilter=["admin"])] == [admin1, admin2]
     assert len(list_sessions(admin1, usernameFilter=[])) == 3  # the documented default []: no filter
     assert list_sessions(alice, usernameFilter=["ADMIN"]) == []
-    err(call({"action": "listSessions", "authToken": admin1, "params": {"usernameFilter": "ADMIN"}})[1], 12012, "usernameFilter")
+    err(
+        call({"action": "listSessions", "authToken": admin1, "params": {"usernameFilter": "ADMIN"}})[1],
+        12012,
+        "usernameFilter",
+    )
 
 
-def test_alter_session(call: Post, server: EmulatorServer, login: Callable[..., str], enable_permanent: Callable[..., Any],
-                       home: Path) -> None:
+def test_alter_session(
+    call: Post, server: EmulatorServer, login: Callable[..., str], enable_permanent: Callable[..., Any], home: Path
+) -> None:
     token = login(server)
     answer = ok(call({"action": "alterSession", "authToken": token, "debug": "none",
                       "params": {"description": "changed", "defaultDebug": "none", "idleConnectionTimeoutSeconds": 30,
                                  "defaultResponseOptions": {"numberFormat": "string"}}})[1])
     session = answer["result"]
     assert list(session) == SESSION_KEYS and session["authToken"] == token
-    assert (session["description"], session["defaultDebug"], session["idleConnectionTimeoutSeconds"]) == ("changed", "none", 30)
+    assert (session["description"], session["defaultDebug"], session["idleConnectionTimeoutSeconds"]) == (
+        "changed",
+        "none",
+        30,
+    )
     assert session["defaultResponseOptions"] == {**FULL_OPTIONS, "numberFormat": "string"}
     described = ok(call({"action": "describeSessions", "authToken": token})[1])
     assert "debugInfo" not in described  # the session's defaultDebug is now none
@@ -174,7 +191,9 @@ def test_alter_session(call: Post, server: EmulatorServer, login: Callable[..., 
     permanent = login(server, permanentSession=True)
     err(call({"action": "alterSession", "authToken": permanent, "params": {"idleConnectionTimeoutSeconds": 5}})[1],
         12012, "idleConnectionTimeoutSeconds", "permanent")
-    altered = ok(call({"action": "alterSession", "authToken": permanent, "params": {"description": "key"}})[1])["result"]
+    altered = ok(call({"action": "alterSession", "authToken": permanent, "params": {"description": "key"}})[1])[
+        "result"
+    ]
     assert altered["idleConnectionTimeoutSeconds"] == -1 and altered["description"] == "key"
     server.restart()
     again = ok(call({"action": "describeSessions", "authToken": permanent})[1])["result"]["sessions"]
@@ -206,14 +225,23 @@ def test_list_services(call: Post, server: EmulatorServer, login: Callable[..., 
     err(call({"action": "listServices", "authToken": "bogus"})[1], 12031)
 
 
-def test_services_json_is_read_only_at_start(call: Post, server: EmulatorServer, home: Path, set_defaults: Callable[..., None],
-                                             login: Callable[..., str]) -> None:
+def test_services_json_is_read_only_at_start(
+    call: Post, server: EmulatorServer, home: Path, set_defaults: Callable[..., None], login: Callable[..., str]
+) -> None:
     set_defaults(home, enablePermanentJsonApiSessions=True, defaultApi="db")
-    permanent = {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN", "permanentSession": True}}
+    permanent = {
+        "action": "createSession",
+        "params": {"username": "ADMIN", "password": "ADMIN", "permanentSession": True},
+    }
     err(call(permanent)[1], 12006, "restart")
     defaults = ok(call({"action": "listServices"})[1])["result"]["jsonActionApiDefaults"]
     assert FLAG not in defaults and defaults["defaultApi"] == "hub"
-    assert ok(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[1])["result"]["defaultApi"] == "hub"
+    assert (
+        ok(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[1])["result"][
+            "defaultApi"
+        ]
+        == "hub"
+    )
     server.restart()
     defaults = ok(call({"action": "listServices"})[1])["result"]["jsonActionApiDefaults"]
     assert defaults[FLAG] is True and defaults["defaultApi"] == "db"
@@ -222,15 +250,34 @@ def test_services_json_is_read_only_at_start(call: Post, server: EmulatorServer,
     assert session["defaultApi"] == "db"
 
 
-def test_permanent_session_survives_restart_and_flag_off(call: Post, server: EmulatorServer, home: Path,
-                                                         enable_permanent: Callable[..., Any], set_defaults: Callable[..., None],
-                                                         login: Callable[..., str]) -> None:
-    host_uuid = ok(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[1])["result"]["hostUuid"]
+def test_permanent_session_survives_restart_and_flag_off(
+    call: Post,
+    server: EmulatorServer,
+    home: Path,
+    enable_permanent: Callable[..., Any],
+    set_defaults: Callable[..., None],
+    login: Callable[..., str],
+) -> None:
+    host_uuid = ok(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[1])[
+        "result"
+    ]["hostUuid"]
     temporary = login(server)
     enable_permanent(home, server)
     err(call({"action": "pingSession", "authToken": temporary})[1], 12031)  # restart ended it
-    answer = ok(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN", "permanentSession": True,
-                                                            "idleConnectionTimeoutSeconds": 5}, "debug": "max"})[1])
+    answer = ok(
+        call(
+            {
+                "action": "createSession",
+                "params": {
+                    "username": "ADMIN",
+                    "password": "ADMIN",
+                    "permanentSession": True,
+                    "idleConnectionTimeoutSeconds": 5,
+                },
+                "debug": "max",
+            }
+        )[1]
+    )
     key = answer["authToken"]
     assert answer["result"]["permanentSession"] is True and answer["result"]["idleConnectionTimeoutSeconds"] == -1
     assert answer["result"]["hostUuid"] == host_uuid
@@ -238,12 +285,23 @@ def test_permanent_session_survives_restart_and_flag_off(call: Post, server: Emu
     # new defaults in services.json do not change an existing session's settings
     set_defaults(home, enablePermanentJsonApiSessions=False, defaultApi="db", defaultDatabaseName="other")
     server.restart()
-    session = ok(call({"action": "describeSessions", "authToken": key, "params": {"authTokens": [key]}})[1])["result"]["sessions"][0]
-    assert (session["permanentSession"], session["idleConnectionTimeoutSeconds"], session["hostUuid"]) == (True, -1, host_uuid)
+    session = ok(call({"action": "describeSessions", "authToken": key, "params": {"authTokens": [key]}})[1])["result"][
+        "sessions"
+    ][0]
+    assert (session["permanentSession"], session["idleConnectionTimeoutSeconds"], session["hostUuid"]) == (
+        True,
+        -1,
+        host_uuid,
+    )
     assert session["sessionStartTimestamp"] == answer["result"]["sessionStartTimestamp"]
     assert {k: v for k, v in session.items() if k != "sessionLastAccessedTimestamp"} == {
         k: v for k, v in answer["result"].items() if k != "sessionLastAccessedTimestamp"}
-    err(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN", "permanentSession": True}})[1], 12006)
+    err(
+        call(
+            {"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN", "permanentSession": True}}
+        )[1],
+        12006,
+    )
     # revoking the API key
     ok(call({"action": "deleteSession", "authToken": key})[1])
     server.restart()
@@ -280,7 +338,11 @@ def test_idle_expiry(call: Post, server: EmulatorServer, login: Callable[..., st
 
 
 def test_host_uuid_is_stable_across_restarts(call: Post, server: EmulatorServer, login: Callable[..., str]) -> None:
-    first = ok(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[1])["result"]["hostUuid"]
+    first = ok(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[1])["result"][
+        "hostUuid"
+    ]
     server.restart()
-    second = ok(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[1])["result"]["hostUuid"]
+    second = ok(call({"action": "createSession", "params": {"username": "ADMIN", "password": "ADMIN"}})[1])["result"][
+        "hostUuid"
+    ]
     assert first == second and UUID.fullmatch(first)
