@@ -4,12 +4,24 @@ one), folders kept private, and files read only when they are what they claim to
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["replace_file", "private_dir", "read_regular_file", "NotRegularFileError"]
+__all__ = ["replace_file", "private_dir", "read_regular_file", "remove_folders", "NotRegularFileError"]
+
+log = logging.getLogger(__name__)
+
+
+def remove_folders(*folders: Path) -> None:
+    """Delete each folder with all it holds; one that does not exist is skipped."""
+    for folder in folders:
+        if folder.exists():
+            log.info("deleting %s", folder)
+            shutil.rmtree(folder)
 
 
 def replace_file(target: Path, text: str | bytes, *, mode: int = 0o600) -> None:

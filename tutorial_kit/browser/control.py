@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigFileError, KitUsageError, ServerControlError
-from ..control.servicesfile import SetDefaultResult, read_defaults, set_default
+from .._files import remove_folders
+from ..control.servicesfile import SetDefaultResult, read_defaults, set_default_creating
 from ..control.status import ServerStatus, differing_keys
 from .server import BrowserServer
 from .transport import LISTENERS, InProcessTransport, Listeners
@@ -121,10 +121,7 @@ class BrowserControl:
         port = server.port if server is not None else self._restart_port
         self.stop()
         self._restart_port = None
-        for folder in (self.home / "config", self.home / "data"):
-            if folder.exists():
-                log.info("reset: deleting %s", folder)
-                shutil.rmtree(folder)
+        remove_folders(self.home / "config", self.home / "data")
         self._start(port)
         return self
 
@@ -132,11 +129,7 @@ class BrowserControl:
 
     def set_default(self, name: str, value: Any) -> SetDefaultResult:
         """Set ``jsonActionApiDefaults.<name>`` in services.json (restart to apply)."""
-        if not self.services_path.exists():
-            from ..server.config import write_default_file
-
-            write_default_file(self.services_path)
-        return set_default(self.services_path, name, value)
+        return set_default_creating(self.services_path, name, value)
 
     def status(self) -> ServerStatus:
         """Whether the server runs, and its running vs file jsonActionApiDefaults."""

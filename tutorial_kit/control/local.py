@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,12 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 from .._envflag import reproducible_requested
 from .._exceptions import ConfigFileError, HomeInUseError, KitUsageError, ServerControlError
+from .._files import remove_folders
 from ..server.kit_choices import choice
 from ..server.lifetime import home_in_use, read_stopped
 from . import process as _process
 from .remote import STEPS, RemoteControl
 from .revive import ReviveTransport, port_is_free
-from .servicesfile import SetDefaultResult, read_defaults, set_default
+from .servicesfile import SetDefaultResult, read_defaults, set_default_creating
 from .spawn import spawn_server
 from .status import ServerStatus, differing_keys
 
@@ -272,10 +272,7 @@ class ServerControl:
             port = state.port if state is not None else 0  # the same URL keeps working for clients
             self._stop_locked()
             self._restart_port = None
-            for folder in (self.home / "config", self.home / "data"):
-                if folder.exists():
-                    log.info("reset: deleting %s", folder)
-                    shutil.rmtree(folder)
+            remove_folders(self.home / "config", self.home / "data")
             self._start_locked(port)
         return self
 
@@ -287,11 +284,7 @@ class ServerControl:
         Writes the default file first if the server never ran here.
         """
         with _process.locked(self._lock_path):
-            if not self.services_path.exists():
-                from ..server.config import write_default_file
-
-                write_default_file(self.services_path)
-            return set_default(self.services_path, name, value)
+            return set_default_creating(self.services_path, name, value)
 
     def _running_defaults(self, url: str) -> dict[str, Any] | None:
         envelope = _process.post_action(url, "listServices", timeout=self.probe_timeout)

@@ -244,6 +244,16 @@ def _check_value(name: str, value: Any) -> None:
         raise KitUsageError(f"{name}: {value!r} cannot be written as JSON ({exc})") from exc
 
 
+def set_default_creating(path: Path, name: str, value: Any) -> SetDefaultResult:
+    """:func:`set_default`, writing the default file first when there is none (a home whose
+    server never ran): what a server control's ``set_default`` does."""
+    if not path.exists():
+        from ..server.config import write_default_file
+
+        write_default_file(path)
+    return set_default(path, name, value)
+
+
 def set_default(path: str | os.PathLike[str], name: str, value: Any) -> SetDefaultResult:
     """Set ``jsonActionApiDefaults.<name>`` to ``value`` in the services.json at ``path``.
 
