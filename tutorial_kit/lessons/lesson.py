@@ -182,15 +182,28 @@ class Lesson(LessonChecks):
         self._progress_file().mark(key)
 
     # --- display ---
+    # Showing a lesson never talks to the server: it shows the lesson, its notes (made by
+    # start_lesson) and the progress list, read from the progress file once per display.
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """What a notebook shows: text and HTML from one read of the progress file, no request."""
+        progress = self.progress()
+        return {"text/plain": self._text(progress), "text/html": self._html(progress)}
 
     def __repr__(self) -> str:
+        return self._text(self.progress())
+
+    def _repr_html_(self) -> str:
+        return self._html(self.progress())
+
+    def _text(self, progress: ProgressView) -> str:
         info = self.info
         lines = [f"Lesson {info.number} of 6: {info.title} (about {info.minutes} minutes)", "You will learn:"]
         lines += [f"  - {goal}" for goal in info.goals]
         lines += [repr(note) for note in self.notes]
-        return "\n".join(lines + [repr(self.progress())])
+        return "\n".join(lines + [repr(progress)])
 
-    def _repr_html_(self) -> str:
+    def _html(self, progress: ProgressView) -> str:
         info = self.info
         goals = "".join(f"<li>{html.escape(goal)}</li>" for goal in info.goals)
         notes = "".join(note._repr_html_() for note in self.notes)
@@ -198,7 +211,7 @@ class Lesson(LessonChecks):
                 f"<h3 style='margin:4px 0'>Lesson {info.number} of 6: {html.escape(info.title)}</h3>"
                 f"<div style='color:#555'>about {info.minutes} minutes</div>"
                 f"<div style='margin-top:6px'>You will learn:</div><ul style='margin:2px 0'>{goals}</ul>"
-                f"{notes}{self.progress()._repr_html_()}</div>")
+                f"{notes}{progress._repr_html_()}</div>")
 
 
 def _defaults_section(text: str) -> str:
