@@ -31,7 +31,10 @@ def succeeded(value: Any, action: str) -> str | None:
 def response_to(value: Any, action: str) -> str | None:
     """None if ``value`` is a Response to ``action``; else what is wrong."""
     if not isinstance(value, Response):
-        return f"expected the Response of {action} (the value a client call or %%jsonaction --save gives), got {type(value).__name__}"
+        return (
+            f"expected the Response of {action} (the value a client call or %%jsonaction --save gives), "
+            f"got {type(value).__name__}"
+        )
     sent = value.request.get("action", "") if isinstance(value.request, dict) else ""
     if str(sent).lower() != action.lower():
         return f"this is the answer to {sent or 'something else'}, not to {action}"
@@ -80,7 +83,9 @@ class LessonChecks:
         try:
             running = self.client.list_services().result.get("jsonActionApiDefaults", {}).get(FLAG) is True
         except KitTransportError:
-            return Check(False, title, "the server is not running: run lesson.restart() (it names any mistake in services.json)")
+            return Check(
+                False, title, "the server is not running: run lesson.restart() (it names any mistake in services.json)"
+            )
         file_on, in_file = running, dict[str, object]()
         if not self.remote:
             in_file = self.server.status().file_defaults or {}
@@ -91,7 +96,9 @@ class LessonChecks:
             return Check(True, title, f"{FLAG} is true in services.json and in the running server.")
         if file_on:
             self.mark("flag_file")
-            return Check(False, title, "services.json says true, but the running server still has the old value: restart it.")
+            return Check(
+                False, title, "services.json says true, but the running server still has the old value: restart it."
+            )
         typo = difflib.get_close_matches(FLAG, [k for k in in_file if k != FLAG], n=1, cutoff=0.8)
         if typo:
             return Check(False, title, f'services.json says "{typo[0]}", which the server does not know: '
@@ -102,7 +109,9 @@ class LessonChecks:
         if FLAG in in_file:
             return Check(False, title, f'services.json says "{FLAG}": {json.dumps(in_file[FLAG])}: '
                                        "set it to true (step 3), then restart (step 5).")
-        return Check(False, title, f'services.json does not say "{FLAG}": true yet: set it (step 3), then restart (step 5).')
+        return Check(
+            False, title, f'services.json does not say "{FLAG}": true yet: set it (step 3), then restart (step 5).'
+        )
 
     def check_api_key(self, response: Any) -> Check:
         """Lesson 3: createSession returned a permanent session."""
@@ -136,7 +145,9 @@ class LessonChecks:
         if temporary is not None:
             temp = self.client.with_token(temporary).ping_session(check=False)
             if temp.ok:
-                return Check(False, title, "the temporary token still works: has the server been restarted since it was made?")
+                return Check(
+                    False, title, "the temporary token still works: has the server been restarted since it was made?"
+                )
         self.mark("survived")
         return Check(True, title, "pingSession with the API key: errorCode 0.")
 

@@ -73,7 +73,9 @@ class Exercises:
             return Check(False, f"Exercise {number}", f"there is no exercise {number}: they are 1 to {len(TASKS)}")
         title = f"Exercise {number}: {TASKS[number]}"
         if answer is None:
-            return Check(False, title, "your answer is still None: write it in the cell above, run it, then run this check")
+            return Check(
+                False, title, "your answer is still None: write it in the cell above, run it, then run this check"
+            )
         problem = method(answer, *more)
         switched = self._give_client_back()
         if problem is None:
@@ -98,7 +100,11 @@ class Exercises:
         """If the shared client now acts as another account, log it out (it logs in again as itself)."""
         client = self.lesson.client
         session = self._session_of(client.auth_token)
-        if session is None or not client.username or str(session.get("username", "")).upper() == client.username.upper():
+        if (
+            session is None
+            or not client.username
+            or str(session.get("username", "")).upper() == client.username.upper()
+        ):
             return ""
         client.auth_token = None
         return (f"Note: your answer made `client` act as {session.get('username')}; the check gave it back its own "
@@ -129,7 +135,10 @@ class Exercises:
             return "the request should carry no username or password: only the API key as authToken"
         own = self._session_of(used)
         if own is None or own.get("description") != CI_KEY:
-            return f"the request's authToken is not your {CI_KEY} key: use the key from exercise 1 (client.with_token(key))"
+            return (
+                f"the request's authToken is not your {CI_KEY} key: use the key from exercise 1 "
+                "(client.with_token(key))"
+            )
         if not answer.ok:
             return f"errorCode {answer.error_code}: {answer.error_message}"
         asked = (request.get("params") or {}).get("authTokens") or []
@@ -188,7 +197,9 @@ class Exercises:
         if session.get("permanentSession") is not True:
             return f"that {READER} session is temporary: create it with permanent=True"
         if answer.error_code != ErrorCode.ADMIN_REQUIRED:
-            return f"expected errorCode {ErrorCode.ADMIN_REQUIRED} (administrator rights needed), got {answer.error_code}"
+            return (
+                f"expected errorCode {ErrorCode.ADMIN_REQUIRED} (administrator rights needed), got {answer.error_code}"
+            )
         return None
 
     def _check_7(self, answer: Any) -> str | None:

@@ -221,8 +221,14 @@ def _defaults_section(text: str) -> str:
     if first is None:
         return text
     indent = len(lines[first]) - len(lines[first].lstrip())
-    last = next((i for i in range(first + 1, len(lines))
-                 if lines[i].lstrip().startswith("}") and len(lines[i]) - len(lines[i].lstrip()) == indent), len(lines) - 1)
+    last = next(
+        (
+            i
+            for i in range(first + 1, len(lines))
+            if lines[i].lstrip().startswith("}") and len(lines[i]) - len(lines[i].lstrip()) == indent
+        ),
+        len(lines) - 1,
+    )
     return "\n".join(line[indent:] for line in lines[first:last + 1]).rstrip(",")
 
 

@@ -5,7 +5,8 @@ way (``tests/test_notebooks_saved.py`` checks every marker in the notebooks agai
 functions, the kit's-choice table and the sources table):
 
     > 📘 **FairCom documents this:** [createSession](https://documentation.faircom.com/...)
-    > 🔧 **Kit's choice** (`error.permanent_disabled`): a real FairCom server may differ. [Where to check](../docs/real-server.md)
+    > 🔧 **Kit's choice** (`error.permanent_disabled`): a real FairCom server may differ.
+    > [Where to check](../docs/real-server.md)
 
 The kit's-choice rows are those of :data:`tutorial_kit.server.kit_choices.KIT_CHOICES`; a FairCom
 marker links pages of :data:`tutorial_kit.server.sources.SOURCES` (a row's page, or one of the other
