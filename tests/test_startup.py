@@ -26,7 +26,14 @@ from tutorial_kit.server.accounts import ADMIN, AccountBook, hash_in_thread, has
 from tutorial_kit.server.store import Store, database_path
 
 #: modules `tutorial-kit serve` has no use for before its first answer
-NOT_AT_START = ("httpx", "tutorial_kit.client.kit_client", "tutorial_kit.client.examples", "difflib")
+NOT_AT_START = (
+    "httpx",
+    "tutorial_kit.client.kit_client",
+    "tutorial_kit.client.examples",
+    "difflib",
+    "uuid",
+    "platform",
+)
 
 _SERVE_AND_LIST = """
 import builtins, json, os, signal, sys
@@ -190,3 +197,15 @@ def test_a_home_with_a_database_and_an_in_process_server_store_admin_before_list
     asyncio.run(run(tmp_path / "a", defer=False))  # EmulatorServer's way: ADMIN first
     asyncio.run(run(tmp_path / "a", defer=True))  # the database exists: nothing to hash
     assert held_hash == []
+
+
+def test_a_new_home_s_uuid_is_a_random_version_4_uuid() -> None:
+    import uuid
+
+    from tutorial_kit.server.store import random_uuid4
+
+    made = [random_uuid4() for _ in range(200)]
+    assert len(set(made)) == 200
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)

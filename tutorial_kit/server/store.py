@@ -91,6 +91,17 @@ def _account(row: sqlite3.Row) -> AccountRow:
     return AccountRow(row[0], row[1], row[2], row[3], bool(row[4]), json.loads(row[5]), row[6])
 
 
+def random_uuid4() -> str:
+    """A random (version 4) UUID as ``str(uuid.uuid4())`` writes it, from ``os.urandom``.
+
+    Not ``uuid.uuid4()``: the uuid module imports ``platform``, 4 ms of a new home's start."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 @dataclass(frozen=True)
 class StoredSession:
     """A permanent session as stored."""
@@ -275,9 +286,7 @@ class Store:
         """The server home's UUID, made once and kept."""
         value = self.meta("host_uuid")
         if value is None:
-            import uuid  # here: a new home only (uuid imports platform, a few ms of every start)
-
-            value = str(uuid.uuid4())
+            value = random_uuid4()
             self.set_meta("host_uuid", value)
         return value
 
