@@ -101,17 +101,8 @@ def control(make_control: Any) -> ServerControl:
 def test_start_spawns_one_server_and_records_it(control: ServerControl) -> None:
     assert control.start() is control
     state = json.loads(control.state_path.read_text())
-    assert sorted(state) == [
-        "home",
-        "idle_timeout",
-        "own_user_only",
-        "owner_pid",
-        "pid",
-        "port",
-        "started_at",
-        "url",
-        "warnings",
-    ]
+    assert sorted(state) == ["home", "idle_timeout", "own_user_only", "owner_pid", "pid", "port", "started_at", "url",
+                             "warnings"]
     assert state["idle_timeout"] == 3600 and state["owner_pid"] is None and state["own_user_only"] is True
     assert state["warnings"] == [], "a default services.json: nothing to warn about"
     assert state["home"] == str(control.home) and state["url"] == f"http://127.0.0.1:{state['port']}/api"

@@ -23,40 +23,16 @@ from tutorial_kit.server import EmulatorServer, services_path
 
 ORDER = ["authToken", "result", "requestId", "debugInfo", "errorCode", "errorMessage"]
 ENVELOPE_KEYS = ["api", "action", "params", "authToken", "requestId", "apiVersion", "debug", "responseOptions"]
+#: the session settings createSession and alterSession both take (the contract's section 4)
+SESSION_SETTING_PARAMS = ["description", "defaultApi", "defaultDebug", "defaultDatabaseName", "defaultOwnerName",
+                          "defaultBinaryFormat", "defaultVariantFormat", "defaultResponseOptions",
+                          "idleConnectionTimeoutSeconds", "idleCursorTimeoutSeconds"]
 ACTION_PARAMS: dict[str, list[str]] = {
-    "createSession": [
-        "username",
-        "password",
-        "permanentSession",
-        "description",
-        "defaultApi",
-        "defaultDebug",
-        "defaultDatabaseName",
-        "defaultOwnerName",
-        "defaultBinaryFormat",
-        "defaultVariantFormat",
-        "defaultResponseOptions",
-        "idleConnectionTimeoutSeconds",
-        "idleCursorTimeoutSeconds",
-    ],
+    "createSession": ["username", "password", "permanentSession", *SESSION_SETTING_PARAMS],
     "describeSessions": ["authTokens"],
     "listSessions": ["usernameFilter"],
     "pingSession": [],
-    "alterSession": [
-        "description",
-        "defaultApi",
-        "defaultDebug",
-        "defaultDatabaseName",
-        "defaultOwnerName",
-        "defaultBinaryFormat",
-        "defaultVariantFormat",
-        "defaultResponseOptions",
-        "idleConnectionTimeoutSeconds",
-        "idleCursorTimeoutSeconds",
-        "username",
-        "password",
-        "permanentSession",
-    ],
+    "alterSession": [*SESSION_SETTING_PARAMS, "username", "password", "permanentSession"],
     "deleteSession": [],
     "listServices": [],
     "createAccount": ["username", "password", "description"],
@@ -70,32 +46,9 @@ SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 
 lone_surrogates = st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff"])
 texts = st.text(alphabet=st.one_of(st.characters(), lone_surrogates), max_size=24)
-plausible = st.sampled_from(
-    [
-        "ADMIN",
-        "admin",
-        "\ud800",
-        "a\udfffb",
-        "true",
-        "false",
-        "none",
-        "max",
-        "min",
-        "maxOnError",
-        "hub",
-        "db",
-        "objects",
-        "hex",
-        "1.0",
-        "",
-        " ",
-        "NaN",
-        "Infinity",
-        "null",
-        "x" * 70,
-        "é" * 40,
-    ]
-)
+plausible = st.sampled_from(["ADMIN", "admin", "\ud800", "a\udfffb", "true", "false", "none", "max", "min",
+                             "maxOnError", "hub", "db", "objects", "hex", "1.0", "", " ", "NaN", "Infinity", "null",
+                             "x" * 70, "é" * 40])
 json_scalars = st.one_of(
     st.none(), st.booleans(), plausible, texts,
     st.integers(min_value=-(2**64), max_value=2**64), st.integers(min_value=-(10**300), max_value=10**300),
