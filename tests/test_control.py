@@ -265,15 +265,31 @@ def test_failed_restart_leaves_server_stopped_and_next_restart_reuses_port(contr
     assert control.restart().url == url
 
 
+def _bound_when_free(port: int, wait: float = 2.0) -> socket.socket:
+    """A socket bound to 127.0.0.1:``port`` once the port is free. A killed process's sockets are
+    closed a moment after it is gone (Linux defers the close of an exiting task's files by about a
+    clock tick), so the first bind right after ``kill -9`` may still find the old listener."""
+    deadline = time.monotonic() + wait
+    while True:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            return sock
+        except OSError:
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def test_port_in_use_gives_the_servers_message(control: ServerControl) -> None:
     status = control.start().status()
     assert status.pid is not None and status.url is not None
     port = int(status.url.rsplit(":", 1)[1].split("/")[0])
     os.kill(status.pid, signal.SIGKILL)
     assert wait_for_exit(status.pid, 10)
-    with socket.socket() as blocker:
-        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        blocker.bind(("127.0.0.1", port))
+    with _bound_when_free(port) as blocker:
         blocker.listen()
         with pytest.raises(ServerControlError, match=f"cannot listen on 127.0.0.1 port {port}"):
             control.restart()
