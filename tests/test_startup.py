@@ -9,7 +9,6 @@ an ordinary hash of ADMIN that createSession waits for.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
 import subprocess
 import sys
@@ -21,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tutorial_kit.server import runner
-from tutorial_kit.server.accounts import ADMIN, AccountBook, hash_in_thread, hash_password, verify_password
+from tutorial_kit.server import backend, runner
+from tutorial_kit.server.accounts import ADMIN, AccountBook, hash_password, verify_password
 from tutorial_kit.server.store import Store, database_path
 
 #: modules `tutorial-kit serve` has no use for before its first answer
@@ -72,24 +71,15 @@ def test_serve_imports_neither_the_helper_nor_httpx(tmp_path: Path) -> None:
         store.close()
 
 
-def test_a_hash_computed_in_a_thread_is_an_ordinary_salted_hash_of_admin() -> None:
-    first, second = hash_in_thread(ADMIN), hash_in_thread(ADMIN)
-    a, b = first.result(timeout=30), second.result(timeout=30)
-    assert a.startswith("scrypt$") or a.startswith("pbkdf2_sha256$")
-    assert verify_password(ADMIN, a) and verify_password(ADMIN, b)
-    assert not verify_password("admin", a)
-    assert a != b  # each has its own random salt
-
-
-def test_ensure_admin_stores_the_hash_computed_in_a_thread_and_never_replaces_one(tmp_path: Path) -> None:
+def test_ensure_admin_stores_a_hash_computed_before_and_never_replaces_one(tmp_path: Path) -> None:
     store = Store(database_path(tmp_path))
     try:
         book = AccountBook(store, time.time)
-        ahead = hash_in_thread(ADMIN)
+        ahead = hash_password(ADMIN)
         book.ensure_admin(ahead)
         row = store.account(ADMIN)
-        assert row is not None and row.password_hash == ahead.result() and row.is_admin
-        book.ensure_admin(hash_in_thread(ADMIN))  # ADMIN exists: a later hash is not used
+        assert row is not None and row.password_hash == ahead and row.is_admin
+        book.ensure_admin(hash_password(ADMIN))  # ADMIN exists: a later hash is not used
         again = store.account(ADMIN)
         assert again is not None and again.password_hash == row.password_hash
     finally:
@@ -113,29 +103,39 @@ def _admin_verifies(home: Path) -> bool:
         store.close()
 
 
+class HeldHash:
+    """The backend's ADMIN hash, held back until the test releases it; ``started``: it was asked for."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self._release = threading.Event()
+
+    def release(self) -> None:
+        self._release.set()
+
+    def hash(self, password: str) -> str:
+        assert password == ADMIN
+        self.started.set()
+        assert self._release.wait(30), "the test never released the hash"
+        return hash_password(password)
+
+
 @pytest.fixture
-def held_hash(monkeypatch: pytest.MonkeyPatch) -> list[concurrent.futures.Future[str]]:
-    """ServerCore's ADMIN hash is not started: the test fulfils the future itself."""
-    held: list[concurrent.futures.Future[str]] = []
-
-    def hold(password: str, into: concurrent.futures.Future[str] | None = None) -> concurrent.futures.Future[str]:
-        assert password == ADMIN and into is not None
-        held.append(into)
-        return into
-
-    monkeypatch.setattr(runner, "hash_in_thread", hold)
+def held_hash(monkeypatch: pytest.MonkeyPatch) -> HeldHash:
+    """ADMIN's deferred hash waits for ``held_hash.release()``."""
+    held = HeldHash()
+    monkeypatch.setattr(backend, "hash_password", held.hash)
     return held
 
 
 def test_a_fresh_home_answers_at_once_and_a_login_waits_for_admin_s_hash(
-        tmp_path: Path, held_hash: list[concurrent.futures.Future[str]]) -> None:
+        tmp_path: Path, held_hash: HeldHash) -> None:
     """Listening does not wait for ADMIN's first hash; what reads the accounts does."""
     home = tmp_path / "home"
 
     async def run() -> None:
         core = runner.ServerCore(home, port=0, defer_admin=True)
         await core.start()
-        [hashed] = held_hash
         try:
             assert core.port is not None and core.backend is not None and core.backend.admin_pending
             ping = await asyncio.to_thread(_post, core.port, {"api": "admin", "action": "pingSession"})
@@ -143,7 +143,8 @@ def test_a_fresh_home_answers_at_once_and_a_login_waits_for_admin_s_hash(
             login = asyncio.ensure_future(asyncio.to_thread(_post, core.port, _LOGIN))
             await asyncio.sleep(0.2)
             assert not login.done()  # it cannot be answered before ADMIN exists
-            hashed.set_result(hash_password(ADMIN))
+            assert await asyncio.to_thread(held_hash.started.wait, 30)  # asked for once the server listened
+            held_hash.release()
             answer = await login
             assert answer["errorCode"] == 0 and answer["authToken"]
             assert not core.backend.admin_pending
@@ -155,14 +156,13 @@ def test_a_fresh_home_answers_at_once_and_a_login_waits_for_admin_s_hash(
 
 
 def test_a_server_stopped_before_admin_s_hash_is_ready_stores_admin_first(
-        tmp_path: Path, held_hash: list[concurrent.futures.Future[str]]) -> None:
+        tmp_path: Path, held_hash: HeldHash) -> None:
     home = tmp_path / "home"
 
     async def run() -> None:
         core = runner.ServerCore(home, port=0, defer_admin=True)
         await core.start()
-        [hashed] = held_hash
-        threading.Timer(0.2, lambda: hashed.set_result(hash_password(ADMIN))).start()
+        threading.Timer(0.2, held_hash.release).start()
         await core.stop()  # waits for the hash, then for ADMIN's write
 
     asyncio.run(run())
@@ -184,7 +184,7 @@ def test_on_a_network_address_admin_is_stored_before_the_default_password_check(
 
 
 def test_a_home_with_a_database_and_an_in_process_server_store_admin_before_listening(
-        tmp_path: Path, held_hash: list[concurrent.futures.Future[str]]) -> None:
+        tmp_path: Path, held_hash: HeldHash) -> None:
     async def run(home: Path, defer: bool) -> None:
         core = runner.ServerCore(home, port=0, defer_admin=defer)
         await core.start()
@@ -196,7 +196,7 @@ def test_a_home_with_a_database_and_an_in_process_server_store_admin_before_list
 
     asyncio.run(run(tmp_path / "a", defer=False))  # EmulatorServer's way: ADMIN first
     asyncio.run(run(tmp_path / "a", defer=True))  # the database exists: nothing to hash
-    assert held_hash == []
+    assert not held_hash.started.is_set()
 
 
 def test_a_new_home_s_uuid_is_a_random_version_4_uuid() -> None:

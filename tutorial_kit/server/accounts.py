@@ -20,10 +20,9 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,8 +31,7 @@ from .kit_choices import choice
 from .pbkdf2 import pbkdf2_sha256
 from .store import AccountRow, Store
 
-__all__ = ["hash_password", "hash_in_thread", "verify_password", "name_key", "AccountBook", "LoginThrottle",
-           "LoginQueue"]
+__all__ = ["hash_password", "verify_password", "name_key", "AccountBook", "LoginThrottle", "LoginQueue"]
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +61,6 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
         secret, salt=salt, n=params["n"], r=params["r"], p=params["p"], dklen=params["dklen"], maxmem=64 * 1024 * 1024,
     )
     return f"scrypt${params['n']}${params['r']}${params['p']}${encode(salt).decode()}${encode(digest).decode()}"
-
-
-def hash_in_thread(password: str, into: Future[str] | None = None) -> Future[str]:
-    """Start :func:`hash_password` on a thread of its own; the future (``into``, else a new one)
-    gets the hash, or its error.
-
-    ``tutorial-kit serve`` on a new home computes ADMIN's first hash this way once it listens
-    (:class:`~.runner.ServerCore`'s ``defer_admin``): scrypt releases the GIL, so its ~45 ms do
-    not hold up the first answers. The hash is the same (its own random salt, the same
-    parameters); only when it is computed changes.
-    """
-    future: Future[str] = Future() if into is None else into
-
-    def run() -> None:
-        try:
-            future.set_result(hash_password(password))
-        except BaseException as err:  # noqa: BLE001 - handed to whoever takes the result
-            future.set_exception(err)
-
-    threading.Thread(target=run, name="kit-admin-hash", daemon=True).start()
-    return future
 
 
 def _derive(password: bytes, fields: list[str], expected_length: int) -> bytes | None:
@@ -260,11 +237,11 @@ class AccountBook:
         self.store = store
         self.clock = clock
 
-    def ensure_admin(self, ready_hash: Future[str] | None = None) -> None:
-        """Create ADMIN/ADMIN on a fresh server; ``ready_hash``: that password's hash, computed
-        elsewhere (:func:`hash_in_thread`), else it is computed here."""
+    def ensure_admin(self, password_hash: str | None = None) -> None:
+        """Create ADMIN/ADMIN on a fresh server; ``password_hash``: that password's hash if it was
+        computed already (see :meth:`~.backend.Backend.listening`), else it is computed here."""
         if self.store.account(ADMIN) is None:
-            password_hash = ready_hash.result() if ready_hash is not None else hash_password(ADMIN)
+            password_hash = password_hash or hash_password(ADMIN)
             self.store.insert_account(AccountRow(ADMIN, ADMIN, password_hash, "", True,
                                                  password_changed=self.clock()))
 

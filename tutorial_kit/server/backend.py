@@ -14,12 +14,12 @@ import sqlite3
 import string
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .. import __version__
-from .accounts import ADMIN, AccountBook, LoginQueue, LoginThrottle, name_key
+from .accounts import ADMIN, AccountBook, LoginQueue, LoginThrottle, hash_password, name_key
 from .config import RunningConfig
 from .errors import ApiError, ErrorCode, fit_message
 from .kit_choices import choice
@@ -80,11 +80,11 @@ class Backend:
         hash_executor: Executor | None = None,
         login_queue_per_address: int = choice("login_queue_per_address"),
         login_queue_total: int = choice("login_queue_total"),
-        admin_hash: Future[str] | None = None,
+        defer_admin: bool = False,
     ) -> None:
-        """``admin_hash``: the future of ADMIN's first password hash (:func:`~.accounts.hash_in_thread`),
-        used only if the store has no ADMIN yet. Built on a running loop with that hash still to
-        come, the backend stores ADMIN once it is there (see :meth:`admin_stored`)."""
+        """``defer_admin``: in a fresh home on a running loop, ADMIN's first password hash (~45 ms of
+        scrypt) is computed once the server listens (:meth:`listening`) and ADMIN stored then; the
+        actions that read accounts wait for it (:meth:`admin_stored`)."""
         self.config = config
         self._defaults_cache: tuple[RunningConfig, dict[str, Any]] | None = None
         self.store = store
@@ -93,9 +93,10 @@ class Backend:
         self.served_ports = dict(served_ports or {})  # listener index -> the port really served on
         self.accounts = AccountBook(store, self.clock)
         self._writes: set[asyncio.Future[Any]] = set()  # commits in flight (see commit)
-        self._admin: asyncio.Future[None] | None = self._admin_later(admin_hash)
+        self._listening: asyncio.Event | None = None  # set by listening(): a deferred ADMIN hash may start
+        self._admin: asyncio.Future[None] | None = self._admin_later() if defer_admin else None
         if self._admin is None:
-            self.accounts.ensure_admin(admin_hash if admin_hash is not None and admin_hash.done() else None)
+            self.accounts.ensure_admin()
         self.throttle = LoginThrottle(self.clock)
         self.lockout = AccountLockout(self.clock)
         self.sessions = LiveSessions(self.clock)
@@ -195,24 +196,32 @@ class Backend:
         """Run slow password work off the event loop, through the login queue (per client ``address``)."""
         return await self.logins.run(address, func, *args)
 
-    def _admin_later(self, admin_hash: Future[str] | None) -> asyncio.Future[None] | None:
-        """A fresh home whose ADMIN hash is still being computed: store ADMIN when it is ready,
-        in a write tracked like a commit (a stopping server waits for it); None: store it now."""
-        if admin_hash is None or admin_hash.done() or self.store.account(ADMIN) is not None:
+    def _admin_later(self) -> asyncio.Future[None] | None:
+        """A fresh home on a running loop: hash ADMIN's password on a thread once the server listens
+        and store it, in a write tracked like a commit (a stopping server waits for it); None: there
+        is ADMIN already, or no loop to do it later on."""
+        if self.store.account(ADMIN) is not None:
             return None
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return None
+        listening = self._listening = asyncio.Event()
 
         async def store_it() -> None:
-            await asyncio.wrap_future(admin_hash)
-            await self.commit(self.accounts.ensure_admin, admin_hash)
+            await listening.wait()
+            password_hash = await asyncio.to_thread(hash_password, ADMIN)  # scrypt releases the GIL
+            await self.commit(self.accounts.ensure_admin, password_hash)
 
         task = asyncio.ensure_future(store_it())
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
         return task
+
+    def listening(self) -> None:
+        """The server listens: a deferred ADMIN hash starts now (before, it would slow the start)."""
+        if self._listening is not None:
+            self._listening.set()
 
     @property
     def admin_pending(self) -> bool:
@@ -325,6 +334,8 @@ class Backend:
 
     def close(self) -> None:
         """Write what is pending and release resources (idempotent)."""
+        if self._admin is not None and not self._admin.done():  # a start that failed before listening
+            self._admin.cancel()
         if self.store is not None:
             pending, self.sessions.dirty_permanent = self.sessions.dirty_permanent, {}
             try:

@@ -23,7 +23,6 @@ from tornado import httpserver, ioloop, netutil
 
 from .._exceptions import ConfigFileError, KitUsageError
 from .._hosts import is_loopback
-from .accounts import ADMIN, hash_in_thread
 from .app import close_websockets, make_server
 from .backend import Backend
 from .config import Listener, RunningConfig, load_config
@@ -82,7 +81,6 @@ class ServerCore:
         self.run_guard = RunGuard(self.home, lifetime=lifetime, own_user_only=own_user_only)
         self.env = os.environ if env is None else env
         self.defer_admin = defer_admin
-        self._admin_hash: concurrent.futures.Future[str] | None = None  # ADMIN's first hash, to compute
         self.guard: ConnectionGuard | None = None
         self.config: RunningConfig | None = None
         self.backend: Backend | None = None
@@ -146,9 +144,7 @@ class ServerCore:
         self._renderer = asyncio.get_running_loop().call_later(_RENDER_AFTER, self._render_loaded)
         self.run_guard.started(self.url, self.port or self.https_port or 0, app.app.settings["open_sockets"],
                                config.warnings)
-        if self._admin_hash is not None:  # listening: ADMIN's first hash now, on a thread (scrypt releases the GIL)
-            hash_in_thread(ADMIN, into=self._admin_hash)
-            self._admin_hash = None
+        self.backend.listening()  # a new home's ADMIN hash starts now
 
     def _listen(self, app: ApiServer, sockets: list[tuple[list[socket.socket], ssl.SSLContext | None]],
                 guard: ConnectionGuard) -> None:
@@ -169,15 +165,13 @@ class ServerCore:
     def _open_backend(self, config: RunningConfig, addresses: tuple[str, ...], served: dict[int, int],
                       reproducible: Reproducible | None) -> Backend:
         """Open the store and load the server's state; refuse a network address while ADMIN/ADMIN works."""
-        path = database_path(self.home)
-        # a new home: ADMIN's hash after listening (a network address checks ADMIN's password first)
-        deferred = self.defer_admin and is_loopback(self.host) and not path.exists()
-        admin_hash: concurrent.futures.Future[str] | None = concurrent.futures.Future() if deferred else None
-        store = Store(path, busy_timeout=self.limits.db_busy_timeout)
+        store = Store(database_path(self.home), busy_timeout=self.limits.db_busy_timeout)
         try:
             backend = Backend(config, store, ip_addresses=addresses, served_ports=served, reproducible=reproducible,
                               login_queue_per_address=self.limits.login_queue_per_address,
-                              login_queue_total=self.limits.login_queue_total, admin_hash=admin_hash)
+                              login_queue_total=self.limits.login_queue_total,
+                              # a network address checks ADMIN's password before it listens
+                              defer_admin=self.defer_admin and is_loopback(self.host))
         except sqlite3.Error as err:
             store.close()
             raise store.unusable(err) from None
@@ -190,7 +184,6 @@ class ServerCore:
         if not is_loopback(self.host):
             log.warning("serving on %s: every machine that can reach it can try to log in", self.host)
         store.set_busy_timeout(_LOOP_LOCK_WAIT)  # the loop only reads; it must never wait long for a lock
-        self._admin_hash = admin_hash if backend.admin_pending else None
         return backend
 
     def _render_loaded(self) -> None:
