@@ -125,16 +125,12 @@ def read_action(data: dict[str, Any], req: RequestState) -> ActionSpec:
         import difflib  # here, not at start: only a misspelt action needs it
 
         close = difflib.get_close_matches(action[:64], _ACTION_NAMES, n=1, cutoff=0.6)
-        hint = (
-            f'did you mean "{close[0]}"?'
-            if close
-            else "the session actions are "
-            + ", ".join(_SESSION_ACTIONS)
-            + "; the account actions createAccount and others"
-        )
-        raise ApiError(
-            ErrorCode.UNKNOWN_ACTION, f'The action "{clip(action)}" does not exist: {hint}.'.replace("?.", "?")
-        )
+        if close:
+            hint = f'did you mean "{close[0]}"?'
+        else:
+            actions = ", ".join(_SESSION_ACTIONS)
+            hint = f"the session actions are {actions}; the account actions createAccount and others."
+        raise ApiError(ErrorCode.UNKNOWN_ACTION, f'The action "{clip(action)}" does not exist: {hint}')
     return spec
 
 
